@@ -1,0 +1,32 @@
+# Two commands on a fresh machine: `make run` and `make test`. Both bootstrap .venv first.
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+
+.PHONY: run test bootstrap bench schema clean
+
+$(STAMP): pyproject.toml sdk/pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e ".[dev]" -e ./sdk
+	# Installed last so that our `openintent-server` script wins over the official
+	# client's script of the same name.
+	$(PY) -m pip install --quiet --no-deps --force-reinstall -e .
+	touch $(STAMP)
+
+bootstrap: $(STAMP)
+
+run: bootstrap
+	$(VENV)/bin/openintent-server
+
+test: bootstrap
+	$(PY) manage.py spectacular --validate --fail-on-warn --file /dev/null
+	$(PY) manage.py makemigrations --check --dry-run
+	$(VENV)/bin/pytest $(PYTEST_ARGS)
+
+bench: bootstrap
+	$(PY) bench/compare.py $(BENCH_ARGS)
+
+clean:
+	rm -rf $(VENV) var

@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class AgentsRegistryConfig(AppConfig):
+    name = "agents_registry"
+    verbose_name = "Agents and API keys"

@@ -1,0 +1,47 @@
+"""The only way an event is written (ARCHITECTURE.md, "One path for every write")."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db import transaction
+from django.db.models import F
+from django.utils import timezone
+
+from .models import Event, Intent
+from .signals import event_committed, event_recorded
+
+SYSTEM_ACTOR = "system"
+
+
+def record(
+    intent: Intent,
+    event_type: str,
+    actor: str,
+    payload: dict[str, Any] | None = None,
+    *,
+    trace_id: str | None = None,
+    parent_event_id: str | None = None,
+) -> Event:
+    """Append an event to ``intent``'s log with the next gap-free ``sequence``.
+
+    Contract: the caller is inside ``transaction.atomic()`` and holds the intent's row lock
+    (read with ``select_for_update``; on SQLite the IMMEDIATE transaction serialises writers),
+    so the in-memory counter equals the stored one. The unique (intent, sequence) constraint
+    turns any breach of that contract into an error instead of a silent gap or duplicate.
+    """
+    Intent.objects.filter(pk=intent.pk).update(event_sequence=F("event_sequence") + 1)
+    intent.event_sequence += 1
+    event = Event.objects.create(
+        intent=intent,
+        sequence=intent.event_sequence,
+        event_type=event_type,
+        actor=actor,
+        payload=payload if payload is not None else {},
+        trace_id=trace_id,
+        parent_event_id=parent_event_id,
+        created_at=timezone.now(),
+    )
+    event_recorded.send(sender=Event, event=event)
+    transaction.on_commit(lambda: event_committed.send(sender=Event, event=event))
+    return event

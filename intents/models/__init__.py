@@ -1,0 +1,4 @@
+"""Models of the intents app, one module per topic. Each topic module is imported here so
+Django sees its models."""
+
+from .core import Assignment, Dependency, Event, Intent, IntentStatus  # noqa: F401

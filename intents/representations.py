@@ -1,0 +1,85 @@
+"""Wire shapes, built by hand: these are on every hot path, and the protocol's timestamp
+format and key order are exact (01, "Intent object"). The OpenAPI document describes the
+same shapes with the serializers in api/serializers.py; the schema tests keep them in step."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from typing import Iterable
+
+from openintent_project.api.timestamps import format_timestamp as ts
+
+from .models import Assignment, Dependency, Event, Intent
+
+
+def intent_dict(intent: Intent) -> dict:
+    parent = str(intent.parent_id) if intent.parent_id else None
+    return {
+        "id": str(intent.id),
+        "title": intent.title,
+        "description": intent.description,
+        "created_by": intent.created_by,
+        # FIX (01): REF uses parent_id on single intents and parent_intent_id in lists; the
+        # official client reads only parent_intent_id. Both, always.
+        "parent_id": parent,
+        "parent_intent_id": parent,
+        "depends_on": list(intent.depends_on),
+        "constraints": intent.constraints,
+        "state": intent.state,
+        "status": intent.status,
+        "confidence": float(intent.confidence),
+        "version": intent.version,
+        "governance_policy": intent.governance_policy,
+        "created_at": ts(intent.created_at),
+        "updated_at": ts(intent.updated_at),
+    }
+
+
+def prefetch_depends_on(intents: Iterable[Intent]) -> list[Intent]:
+    """Fill every intent's ``depends_on`` cache with one query."""
+    intents = list(intents)
+    missing = [intent.pk for intent in intents if "_depends_on" not in intent.__dict__]
+    if missing:
+        edges: dict = defaultdict(list)
+        rows = (
+            Dependency.objects.filter(intent_id__in=missing)
+            .order_by("intent_id", "position")
+            .values_list("intent_id", "depends_on_id")
+        )
+        for intent_id, depends_on_id in rows:
+            edges[intent_id].append(depends_on_id)
+        for intent in intents:
+            if "_depends_on" not in intent.__dict__:
+                intent._depends_on = edges.get(intent.pk, [])
+    return intents
+
+
+def intent_list(intents: Iterable[Intent]) -> list[dict]:
+    return [intent_dict(intent) for intent in prefetch_depends_on(intents)]
+
+
+def event_dict(event: Event) -> dict:
+    data = {
+        "id": str(event.uuid),
+        "intent_id": str(event.intent_id),
+        "event_type": event.event_type,
+        "actor": event.actor,
+        "payload": event.payload,
+        "created_at": ts(event.created_at),
+        "sequence": event.sequence,
+    }
+    if event.trace_id is not None:
+        data["trace_id"] = event.trace_id
+    if event.parent_event_id is not None:
+        data["parent_event_id"] = event.parent_event_id
+    return data
+
+
+def assignment_dict(assignment: Assignment) -> dict:
+    return {
+        "id": str(assignment.id),
+        "intent_id": str(assignment.intent_id),
+        "agent_id": assignment.agent_id,
+        "role": assignment.role,
+        "assigned_at": ts(assignment.assigned_at),
+    }

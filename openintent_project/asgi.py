@@ -1,0 +1,22 @@
+"""ASGI entry point: plain HTTP goes to Django; the streaming routes (SSE, WebSocket) are
+served by Channels consumers."""
+
+import os
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "openintent_project.settings.dev")
+
+from django.core.asgi import get_asgi_application  # noqa: E402
+
+django_asgi_app = get_asgi_application()
+
+from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
+from django.urls import re_path  # noqa: E402
+
+from openintent_project.routing import http_stream_routes, websocket_routes  # noqa: E402
+
+application = ProtocolTypeRouter(
+    {
+        "http": URLRouter([*http_stream_routes, re_path(r"", django_asgi_app)]),
+        "websocket": URLRouter(websocket_routes),
+    }
+)

@@ -1,0 +1,131 @@
+"""``openintent-server``: run the whole server.
+
+Migrates, then starts the ASGI web server (daphne; several processes sharing one listening
+socket when ``--web-processes`` > 1), a Celery worker and Celery beat, and stops them all on
+Ctrl-C or SIGTERM. With no ``--database-url``/``DATABASE_URL`` it is the embedded default:
+SQLite, a file-based broker, no other service. In production run the same three roles as
+separate processes (see README), with exactly one beat.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+
+DEFAULT_SETTINGS = "openintent_project.settings.dev"
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="openintent-server", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--host", default=os.environ.get("HOST", "127.0.0.1"))
+    parser.add_argument("--port", type=int, default=int(os.environ.get("PORT", "8000")))
+    parser.add_argument("--database-url", default=None, help="e.g. postgres://user@host/db (default: SQLite)")
+    parser.add_argument("--redis-url", default=None, help="Celery broker and channel layer (default: none needed)")
+    parser.add_argument("--web-processes", type=int, default=int(os.environ.get("WEB_PROCESSES", "1")))
+    parser.add_argument("--worker-concurrency", type=int, default=2)
+    parser.add_argument("--no-worker", action="store_true", help="do not start a Celery worker")
+    parser.add_argument("--no-beat", action="store_true", help="do not start Celery beat")
+    parser.add_argument("--no-migrate", action="store_true")
+    return parser
+
+
+def _listening_socket(host: str, port: int) -> socket.socket:
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind((host, port))
+    sock.listen(1024)
+    sock.set_inheritable(True)
+    return sock
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", DEFAULT_SETTINGS)
+    if args.database_url:
+        os.environ["DATABASE_URL"] = args.database_url
+    if args.redis_url:
+        os.environ["REDIS_URL"] = args.redis_url
+    python = sys.executable
+    env = dict(os.environ)
+
+    import django
+
+    django.setup()
+    from django.conf import settings
+
+    settings.DATA_DIR.mkdir(parents=True, exist_ok=True)
+    if not args.no_migrate:
+        subprocess.run([python, "-m", "django", "migrate", "--noinput", "-v", "0"], check=True, env=env)
+
+    sock = _listening_socket(args.host, args.port)
+    children: list[subprocess.Popen] = []
+    for _ in range(max(1, args.web_processes)):
+        children.append(subprocess.Popen(
+            [python, "-m", "daphne", "--fd", str(sock.fileno()), "--proxy-headers",
+             "openintent_project.asgi:application"],
+            pass_fds=[sock.fileno()], env=env,
+        ))
+    if not args.no_worker:
+        children.append(subprocess.Popen(
+            [python, "-m", "celery", "-A", "openintent_project", "worker", "--loglevel", "INFO",
+             "--concurrency", str(args.worker_concurrency), "--without-gossip", "--without-mingle"],
+            env=env,
+        ))
+    if not args.no_beat:
+        children.append(subprocess.Popen(
+            [python, "-m", "celery", "-A", "openintent_project", "beat", "--loglevel", "INFO",
+             "--pidfile", ""],
+            env=env,
+        ))
+    sock.close()  # the daphne processes hold it now
+
+    base = f"http://{args.host}:{args.port}"
+    keys = settings.OPENINTENT_API_KEYS or (settings.OPENINTENT_DEV_API_KEYS if getattr(settings, "OPENINTENT_DEV_MODE", False) else [])
+    print(f"OpenIntent server on {base}  (docs: {base}/docs, admin: {base}/admin/)", flush=True)
+    if keys:
+        print(f"API key: {keys[0]}  (send it as X-API-Key)", flush=True)
+    print(f"Database: {settings.DATABASES['default']['ENGINE'].rsplit('.', 1)[-1]}; "
+          f"web processes: {args.web_processes}; worker: {not args.no_worker}; beat: {not args.no_beat}. "
+          "Ctrl-C stops everything.", flush=True)
+    return _supervise(children)
+
+
+def _supervise(children: list[subprocess.Popen]) -> int:
+    stopping = False
+
+    def stop(signum, frame):  # noqa: ARG001
+        nonlocal stopping
+        stopping = True
+
+    signal.signal(signal.SIGINT, stop)
+    signal.signal(signal.SIGTERM, stop)
+    exit_code = 0
+    while not stopping:
+        for child in children:
+            if child.poll() is not None:
+                # One role died: stop the rest rather than run half a server.
+                print(f"process {child.args[2]} exited with {child.returncode}; stopping", file=sys.stderr, flush=True)
+                exit_code = child.returncode or 1
+                stopping = True
+                break
+        time.sleep(0.2)
+    for child in children:
+        if child.poll() is None:
+            child.send_signal(signal.SIGTERM)
+    deadline = time.monotonic() + 10
+    for child in children:
+        try:
+            child.wait(timeout=max(0.1, deadline - time.monotonic()))
+        except subprocess.TimeoutExpired:
+            child.kill()
+    return exit_code
+
+
+if __name__ == "__main__":
+    sys.exit(main())
