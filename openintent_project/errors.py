@@ -41,6 +41,20 @@ class Forbidden(ProtocolError):
     status_code = 403
 
 
+class GovernanceViolation(Forbidden):
+    """403 with an object detail (13 §5). ``violation`` (when given) is the payload of the
+    ``governance.violation`` event, which must survive the rejected request: services wrapped
+    in ``intents.services.core.governed`` write it in a transaction of its own, after their
+    transaction has rolled back (protocol README §10)."""
+
+    def __init__(self, detail: dict, *, intent_id=None, actor: str | None = None, violation: dict | None = None):
+        super().__init__(detail)
+        self.intent_id = intent_id
+        self.actor = actor
+        self.violation = violation
+        self.recorded = False
+
+
 class Conflict(ProtocolError):
     status_code = 409
 

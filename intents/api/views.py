@@ -87,7 +87,7 @@ class IntentViewSet(ProtocolViewSet):
         if request.method == "POST":
             data = self.body(s.EventCreateInputSerializer)
             event = services.event_append(
-                intent_id=pk, event_type=data["event_type"], actor=data["actor"],
+                principal=self.principal, intent_id=pk, event_type=data["event_type"], actor=data["actor"],
                 payload=data["payload"], trace_id=data.get("trace_id"),
                 parent_event_id=data.get("parent_event_id"),
             )

@@ -7,21 +7,53 @@ intent row and re-check ``version`` under the lock: two racing writers with the 
 
 from __future__ import annotations
 
+import functools
 import uuid
-from typing import Any, Iterable
+from typing import Any, Callable, Iterable, TypeVar
 
 from django.db import connection, transaction
 from django.utils import timezone
 
 from openintent_project.api.principal import Principal
 from openintent_project.api.timestamps import format_timestamp
-from openintent_project.errors import BadRequest, Conflict, InvalidInput, NotFound, Unprocessable, VersionConflict
+from openintent_project.errors import (
+    BadRequest,
+    Conflict,
+    GovernanceViolation,
+    InvalidInput,
+    NotFound,
+    Unprocessable,
+    VersionConflict,
+)
 
-from .. import events
+from .. import access, events
+from ..access import Permission
 from ..models import Assignment, Dependency, Intent, IntentStatus
 from ..patching import apply_patches
 
 INTENT_NOT_FOUND = "Intent not found"
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def governed(func: F) -> F:
+    """``transaction.atomic`` for writes that pass ``access.enforce_policy``: when the policy
+    rejects the write, the transaction rolls back and then the ``governance.violation``
+    event is written in a transaction of its own, so it survives the 403 (README §10)."""
+    atomic_func = transaction.atomic(func)
+
+    @functools.wraps(func)
+    def wrapper(*args, **kwargs):
+        try:
+            return atomic_func(*args, **kwargs)
+        except GovernanceViolation as violation:
+            if violation.violation is not None and not violation.recorded:
+                governance_violation_record(
+                    intent_id=violation.intent_id, actor=violation.actor, payload=violation.violation
+                )
+                violation.recorded = True
+            raise
+
+    return wrapper  # type: ignore[return-value]
 
 
 # --- access helpers -------------------------------------------------------------------
@@ -135,6 +167,7 @@ def child_intent_create(
 ) -> Intent:
     """Create a child (02): always ``draft``, created by the principal; the parent is untouched."""
     parent = intent_get(parent_id, message="Parent intent not found")
+    access.require_permission(principal, parent, Permission.ADMIN)
     now = timezone.now()
     child = Intent.objects.create(
         title=title,
@@ -153,13 +186,16 @@ def child_intent_create(
 
 # --- state and status ------------------------------------------------------------------
 
-@transaction.atomic
+@governed
 def intent_patch_state(
     *, principal: Principal, intent_id: str, expected_version: int, patches: list[dict]
 ) -> Intent:
     """Apply ``patches`` (set/append/remove) to the intent's state. Raises ``NotFound``,
-    ``VersionConflict`` or ``InvalidInput`` (bad op or path; nothing is written)."""
+    ``Forbidden``, ``GovernanceViolation``, ``VersionConflict`` or ``InvalidInput`` (bad op
+    or path; nothing is written)."""
     intent = intent_lock(intent_id)
+    access.require_permission(principal, intent, Permission.WRITE)
+    access.enforce_policy(principal, intent, "state")
     _check_version(intent, expected_version)
     intent.state = apply_patches(intent.state, patches)
     _bump(intent, "state")
@@ -168,7 +204,7 @@ def intent_patch_state(
     return intent
 
 
-@transaction.atomic
+@governed
 def intent_set_status(
     *,
     principal: Principal,
@@ -180,6 +216,8 @@ def intent_set_status(
     """Set the status. The protocol enforces no transition table (01), only the value set."""
     intent = intent_lock(intent_id)
     _check_status(status)
+    access.require_permission(principal, intent, Permission.ADMIN)
+    access.enforce_policy(principal, intent, "status", status=status, reason=reason)
     _check_version(intent, expected_version)
     previous = intent.status
     intent.status = status
@@ -196,6 +234,7 @@ def intent_set_status(
 @transaction.atomic
 def event_append(
     *,
+    principal: Principal,
     intent_id: str,
     event_type: str,
     actor: str,
@@ -205,6 +244,7 @@ def event_append(
 ):
     """Append a client-written event. No version change and no governance check (01)."""
     intent = intent_lock(intent_id)
+    access.require_permission(principal, intent, Permission.WRITE)
     return events.record(
         intent, event_type, actor, payload or {}, trace_id=trace_id, parent_event_id=parent_event_id
     )
@@ -212,11 +252,13 @@ def event_append(
 
 # --- assignments ------------------------------------------------------------------------
 
-@transaction.atomic
+@governed
 def agent_assign(*, principal: Principal, intent_id: str, agent_id: str, role: str = "worker") -> Assignment:
     """Assign an agent. One row per (intent, agent); a repeat updates the role and still logs
     ``agent_assigned``, so a listening agent is re-notified (01, FIX)."""
     intent = intent_lock(intent_id)
+    access.require_permission(principal, intent, Permission.ADMIN)
+    access.enforce_policy(principal, intent, "assign", agent_id=agent_id)
     assignment = Assignment.objects.filter(intent=intent, agent_id=agent_id).first()
     if assignment is None:
         assignment = Assignment.objects.create(intent=intent, agent_id=agent_id, role=role)
@@ -230,6 +272,7 @@ def agent_assign(*, principal: Principal, intent_id: str, agent_id: str, role: s
 @transaction.atomic
 def agent_unassign(*, principal: Principal, intent_id: str, agent_id: str) -> None:
     intent = intent_lock(intent_id)
+    access.require_permission(principal, intent, Permission.ADMIN)
     deleted, _ = Assignment.objects.filter(intent=intent, agent_id=agent_id).delete()
     if not deleted:
         raise NotFound("Agent assignment not found")
@@ -268,6 +311,7 @@ def dependency_add(
 ) -> Intent:
     _serialize_dependency_changes()
     intent = intent_lock(intent_id)
+    access.require_permission(principal, intent, Permission.WRITE)
     intent_get(dependency_id, message="Dependency intent not found")
     _check_version(intent, expected_version)
     current = list(intent.depends_on)
@@ -293,6 +337,7 @@ def dependency_remove(
 ) -> Intent:
     """Remove an edge. Removing one that is not listed still succeeds (REF, 02)."""
     intent = intent_lock(intent_id)
+    access.require_permission(principal, intent, Permission.WRITE)
     _check_version(intent, expected_version)
     Dependency.objects.filter(intent=intent, depends_on_id=dependency_id).delete()
     intent.__dict__.pop("_depends_on", None)
@@ -319,6 +364,7 @@ def suspension_respond(
     """Record a human's answer to a suspended intent and resume it (01, RFC-0025).
     State write and status change commit together; version +2 as in REF."""
     intent = intent_lock(intent_id)
+    access.require_permission(principal, intent, Permission.WRITE)
     if intent.status != IntentStatus.SUSPENDED_AWAITING_INPUT:
         raise Conflict(f"Intent is not suspended (status={intent.status})")
     suspension = dict(intent.state.get("_suspension") or {})
@@ -393,3 +439,13 @@ def intent_exists(intent_id: Any) -> bool:
     pk = _as_uuid(intent_id)
     return bool(pk) and Intent.objects.filter(pk=pk).exists()
 
+
+
+def governance_violation_record(*, intent_id: Any, actor: str | None, payload: dict) -> None:
+    """Log ``governance.violation`` in a transaction of its own. Called after the rejected
+    request's transaction rolled back, so the event survives the 403 (README §10)."""
+    with transaction.atomic():
+        pk = _as_uuid(intent_id)
+        intent = Intent.objects.select_for_update().filter(pk=pk).first() if pk else None
+        if intent is not None:
+            events.record(intent, "governance.violation", actor or events.SYSTEM_ACTOR, payload)
