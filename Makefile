@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: run test bootstrap bench schema clean
+.PHONY: run test bootstrap browser bench clean
 
 $(STAMP): pyproject.toml sdk/pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -20,7 +20,12 @@ bootstrap: $(STAMP)
 run: bootstrap
 	$(VENV)/bin/openintent-server
 
-test: bootstrap
+# Review screens are tested in Debian's Chromium (Playwright's own browser download does not
+# work here); installed once, as root, when missing.
+browser:
+	@command -v chromium >/dev/null 2>&1 || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null)
+
+test: bootstrap browser
 	$(PY) manage.py spectacular --validate --fail-on-warn --file /dev/null
 	$(PY) manage.py makemigrations --check --dry-run
 	$(VENV)/bin/pytest $(PYTEST_ARGS)
