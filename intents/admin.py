@@ -34,6 +34,9 @@ class IntentAdmin(admin.ModelAdmin):
     def get_fields(self, request, obj=None):
         return ["title", "description"] if obj is None else self.fields
 
+    def get_inlines(self, request, obj):
+        return self.inlines if obj is not None else []
+
     def get_readonly_fields(self, request, obj=None):
         return [] if obj is None else self.readonly_fields
 

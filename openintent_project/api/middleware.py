@@ -23,3 +23,24 @@ class CorsMiddleware:
             response["Access-Control-Allow-Credentials"] = "true"
             response["Vary"] = "Origin"
         return response
+
+
+class ProcessIdMiddleware:
+    """Adds ``X-Served-By: <pid>`` when OPENINTENT_EXPOSE_PROCESS_ID is on, so tests can prove
+    that concurrent requests really were spread over several server processes."""
+
+    def __init__(self, get_response):
+        import os
+
+        from django.conf import settings
+        from django.core.exceptions import MiddlewareNotUsed
+
+        if not getattr(settings, "OPENINTENT_EXPOSE_PROCESS_ID", False):
+            raise MiddlewareNotUsed
+        self.pid = str(os.getpid())
+        self.get_response = get_response
+
+    def __call__(self, request):
+        response = self.get_response(request)
+        response["X-Served-By"] = self.pid
+        return response

@@ -45,6 +45,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "openintent_project.api.middleware.CorsMiddleware",
+    "openintent_project.api.middleware.ProcessIdMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -169,6 +170,8 @@ OPENINTENT_OPERATOR_KEYS = env.list("OPENINTENT_OPERATOR_KEYS", default=[])
 # Largest JSON request body accepted before answering 413.
 OPENINTENT_MAX_BODY_BYTES = env.int("OPENINTENT_MAX_BODY_BYTES", default=1024 * 1024)
 OPENINTENT_PROTOCOL_VERSION = "0.1"
+# Tests only: label responses with the serving process id (see ProcessIdMiddleware).
+OPENINTENT_EXPOSE_PROCESS_ID = env.bool("OPENINTENT_EXPOSE_PROCESS_ID", default=False)
 # RFC-0026 platform-level human retry policy, shown by /api/v1/server/config.
 OPENINTENT_SUSPENSION_DEFAULT_RETRY_POLICY = env.json(
     "OPENINTENT_SUSPENSION_DEFAULT_RETRY_POLICY", default=None
