@@ -88,13 +88,16 @@ def tune_sqlite(database: dict) -> dict:
     so two writers queue on the busy timeout instead of failing with "database is locked"
     when a read transaction tries to upgrade."""
     if database["ENGINE"] == "django.db.backends.sqlite3":
+        if database["NAME"] != ":memory:":
+            Path(database["NAME"]).parent.mkdir(parents=True, exist_ok=True)
+        # Keep the connection: opening one runs the PRAGMAs below on every request.
+        database.setdefault("CONN_MAX_AGE", None)
         options = database.setdefault("OPTIONS", {})
         options.setdefault("transaction_mode", "IMMEDIATE")
         options.setdefault("timeout", 30)
-        options.setdefault(
-            "init_command",
-            "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON;",
-        )
+        # journal_mode=WAL is stored in the database file (set once after migrate, see
+        # openintent_project.api.apps); these two are per connection.
+        options.setdefault("init_command", "PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON;")
     else:
         database.setdefault("CONN_MAX_AGE", env.int("DB_CONN_MAX_AGE", default=60))
         database.setdefault("CONN_HEALTH_CHECKS", True)
@@ -170,6 +173,8 @@ OPENINTENT_OPERATOR_KEYS = env.list("OPENINTENT_OPERATOR_KEYS", default=[])
 # Largest JSON request body accepted before answering 413.
 OPENINTENT_MAX_BODY_BYTES = env.int("OPENINTENT_MAX_BODY_BYTES", default=1024 * 1024)
 OPENINTENT_PROTOCOL_VERSION = "0.1"
+# Long-lived threads per web process that run requests' synchronous code (see handlers.py).
+OPENINTENT_REQUEST_THREADS = env.int("OPENINTENT_REQUEST_THREADS", default=4)
 # Tests only: label responses with the serving process id (see ProcessIdMiddleware).
 OPENINTENT_EXPOSE_PROCESS_ID = env.bool("OPENINTENT_EXPOSE_PROCESS_ID", default=False)
 # RFC-0026 platform-level human retry policy, shown by /api/v1/server/config.
