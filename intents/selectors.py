@@ -32,17 +32,18 @@ def intent_list(
 def event_list(
     *, intent_id: str, event_type: str | None = None, since: datetime | None = None,
     limit: int = 100, offset: int = 0,
-) -> list[Event]:
-    """Newest first. An unknown intent simply has no events (REF answers 200 [])."""
+):
+    """A queryset of the intent's events, newest first. An unknown intent simply has no
+    events (REF answers 200 [])."""
     pk = _as_uuid(intent_id)
     if pk is None:
-        return []
+        return Event.objects.none()
     queryset = Event.objects.filter(intent_id=pk)
     if event_type:
         queryset = queryset.filter(event_type=event_type)
     if since is not None:
         queryset = queryset.filter(created_at__gt=since)
-    return list(queryset.order_by("-sequence")[offset : offset + limit])
+    return queryset.order_by("-sequence")[offset : offset + limit]
 
 
 def assignment_list(*, intent_id: str) -> list[Assignment]:

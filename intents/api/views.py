@@ -3,6 +3,7 @@ answer; rules live in ``intents.services``."""
 
 from __future__ import annotations
 
+from django.http import HttpResponse
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework.decorators import action
 from rest_framework.response import Response
@@ -14,7 +15,7 @@ from openintent_project.errors import InvalidInput
 
 from .. import selectors, services
 from ..patching import merge_to_patches
-from ..representations import assignment_dict, event_dict, intent_dict, intent_list
+from ..representations import assignment_dict, event_dict, event_list_json, intent_dict, intent_list
 from . import serializers as s
 
 
@@ -97,7 +98,7 @@ class IntentViewSet(ProtocolViewSet):
             intent_id=pk, event_type=query.get("event_type"), since=query.get("since"),
             limit=query["limit"], offset=query["offset"],
         )
-        return Response([event_dict(event) for event in events])
+        return HttpResponse(event_list_json(events), content_type="application/json")
 
     # --- agents -------------------------------------------------------------------------
 

@@ -101,3 +101,12 @@ def test_suspension_respond_persists_the_answer(api, intent):
     assert stored["state"]["_suspension"]["resolution"] == "responded"
     assert stored["state"]["_suspension"]["response"] == "yes"
     assert api.post(url, {"suspension_id": "s1", "value": "yes"}, format="json").status_code == 409
+
+
+def test_event_list_text_rendering_equals_the_event_dicts(api, intent):
+    from intents.representations import event_dict
+
+    api.post(f"/api/v1/intents/{intent['id']}/events", {"event_type": "naïve \"quote\"", "actor": "a/b", "payload": {"x": [1, {"y": "ü"}], "n": None}, "trace_id": "t", "parent_event_id": "p"}, format="json")
+    listed = api.get(f"/api/v1/intents/{intent['id']}/events").json()
+    expected = [event_dict(e) for e in Event.objects.filter(intent_id=intent["id"]).order_by("-sequence")]
+    assert listed == expected
