@@ -21,7 +21,7 @@ from django.db import transaction
 from django.urls import reverse
 
 from openintent_project.api.principal import Principal
-from openintent_project.errors import InvalidInput, NotFound, PayloadTooLarge
+from openintent_project.errors import InvalidInput, NotFound, PayloadTooLarge, ServiceUnavailable
 
 from .. import access, events
 from ..access import Permission
@@ -128,7 +128,11 @@ def attachment_add(
         attachment.storage_url = download_path(attachment)
         # Written outside the transaction (no storage I/O under the row lock); removed again
         # below if the row never commits.
-        attachment.content.save(attachment.filename, content.file, save=False)
+        try:
+            attachment.content.save(attachment.filename, content.file, save=False)
+        except Exception as exc:
+            logger.exception("could not store attachment content for intent %s", intent.pk)
+            raise ServiceUnavailable("Attachment storage unavailable") from exc
     try:
         with transaction.atomic():
             intent = intent_lock(intent.pk)

@@ -316,3 +316,35 @@ def test_acl_denial_is_checked_for_read_and_write(api, intent, media_root):
         assert api.delete(url(intent["id"], data["id"])).status_code == 403
     assert seen == ["read", "read", "write", "write"]
     assert Attachment.objects.count() == 1 and len(stored_files(media_root)) == 1
+
+
+def test_content_goes_through_the_configured_storage_backend(api, intent, settings, media_root):
+    from django.core.files.storage import default_storage
+
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "default": {"BACKEND": "django.core.files.storage.InMemoryStorage"},
+    }
+    data = api.post(url(intent["id"]), {"filename": "m", "content_base64": b64(b"in memory")}, format="json").json()
+    name = Attachment.objects.get(pk=data["id"]).content.name
+    assert default_storage.exists(name) and stored_files(media_root) == []
+    download = api.get(url(intent["id"], data["id"], "content"))
+    assert b"".join(download.streaming_content) == b"in memory"
+
+
+def test_storage_outage_is_503_with_no_row(api, intent):
+    with mock.patch("django.core.files.storage.FileSystemStorage._save", side_effect=OSError("disk full")):
+        response = api.post(url(intent["id"]), {"filename": "x", "content_base64": b64(b"abc")}, format="json")
+    assert response.status_code == 503
+    assert not Attachment.objects.exists()
+
+
+def test_json_with_another_content_type_is_read_as_json_and_garbage_is_400(api, intent):
+    import json
+
+    response = api.post(url(intent["id"]), json.dumps(META), content_type="text/plain")
+    assert response.status_code == 200
+    response = api.post(url(intent["id"]), "<xml/>", content_type="application/xml")
+    assert response.status_code == 400 and response.json()["detail"][0]["type"] == "json_invalid"
+    response = api.post(url(intent["id"]), "{nope", content_type="application/json")
+    assert response.status_code == 400
