@@ -86,6 +86,8 @@ class AttachmentSizeLimitHandler(FileUploadHandler):
 
 # --- input -------------------------------------------------------------------------------
 
+MAX_SIZE = 2**63 - 1  # the column is a signed 64-bit integer
+
 
 class AttachmentCreateInputSerializer(serializers.Serializer):
     """REF names, the async client's aliases (content_type, url, size_bytes; the REF name
@@ -94,8 +96,8 @@ class AttachmentCreateInputSerializer(serializers.Serializer):
     filename = StrictCharField(max_length=1000)
     mime_type = StrictCharField(required=False, max_length=255)
     content_type = StrictCharField(required=False, max_length=255)
-    size = StrictIntegerField(required=False, min_value=0)
-    size_bytes = StrictIntegerField(required=False, min_value=0)
+    size = StrictIntegerField(required=False, min_value=0, max_value=MAX_SIZE)
+    size_bytes = StrictIntegerField(required=False, min_value=0, max_value=MAX_SIZE)
     storage_url = StrictCharField(required=False, allow_blank=True)
     url = StrictCharField(required=False, allow_blank=True)
     metadata = ObjectField(required=False, allow_null=True, default=None)
@@ -141,13 +143,13 @@ class AttachmentSerializer(serializers.Serializer):
 
 
 class AttachmentMultipartInputSerializer(serializers.Serializer):
-    file = serializers.FileField()
-    filename = serializers.CharField(required=False)
-    content_type = serializers.CharField(required=False)
-    mime_type = serializers.CharField(required=False)
-    size = serializers.IntegerField(required=False)
-    metadata = serializers.CharField(required=False, help_text="A JSON object, as text")
-    description = serializers.CharField(required=False)
+    file = serializers.FileField(allow_empty_file=True, max_length=None)
+    filename = serializers.CharField(required=False, max_length=1000)
+    content_type = serializers.CharField(required=False, max_length=255)
+    mime_type = serializers.CharField(required=False, max_length=255)
+    size = serializers.IntegerField(required=False, min_value=0, max_value=MAX_SIZE)
+    metadata = serializers.CharField(required=False, allow_blank=True, help_text="A JSON object, as text")
+    description = serializers.CharField(required=False, allow_blank=True)
 
 
 # --- views --------------------------------------------------------------------------------
@@ -182,10 +184,7 @@ class AttachmentViewSet(ProtocolViewSet):
         return Response(attachment_dict(attachment, request))
 
     def _multipart_fields(self) -> dict:
-        upload = self.request.FILES.get("file")
-        if upload is None:
-            raise InvalidInput.at(("body", "file"), "Field required", type="missing")
-        form = self.request.data
+        form = self.body(AttachmentMultipartInputSerializer, data=self.request.data.dict())
         metadata = {}
         if form.get("metadata"):
             try:
@@ -194,16 +193,11 @@ class AttachmentViewSet(ProtocolViewSet):
                 metadata = None
             if not isinstance(metadata, dict):
                 raise InvalidInput.at(("body", "metadata"), "Input should be a JSON object", type="dict_type", input=form["metadata"])
-        size = form.get("size")
-        if size is not None:
-            try:
-                size = int(size)
-            except ValueError:
-                raise InvalidInput.at(("body", "size"), "Input should be a valid integer", type="int_parsing", input=size)
+        upload = form["file"]
         return {
             "filename": form.get("filename") or upload.name or "upload",
             "mime_type": form.get("mime_type") or form.get("content_type") or upload.content_type,
-            "size": size,
+            "size": form.get("size"),
             "metadata": metadata,
             "description": form.get("description") or "",
             "content": service.content_from_upload(upload),

@@ -42,7 +42,8 @@ class PortfolioStatusInputSerializer(serializers.Serializer):
 class MembershipInputSerializer(serializers.Serializer):
     intent_id = StrictCharField(max_length=64)
     role = StrictCharField(required=False, default=MembershipRole.MEMBER, help_text=" | ".join(MembershipRole.values))
-    priority = StrictIntegerField(required=False, default=0)
+    # The column is a signed 32-bit integer on every database.
+    priority = StrictIntegerField(required=False, default=0, min_value=-(2**31), max_value=2**31 - 1)
 
 
 # --- documented output ------------------------------------------------------------------------

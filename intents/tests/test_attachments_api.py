@@ -67,6 +67,8 @@ def test_size_coerces_numeric_strings(api, intent):
         ({"filename": "x"}, [["body", "mime_type"], ["body", "size"], ["body", "storage_url"]]),
         ({**META, "size": 1.5}, [["body", "size"]]),
         ({**META, "size": -1}, [["body", "size"]]),
+        ({**META, "size": 2**63}, [["body", "size"]]),
+        ({**META, "mime_type": "x" * 256}, [["body", "mime_type"]]),
         ({**META, "filename": 5}, [["body", "filename"]]),
         ({**META, "metadata": []}, [["body", "metadata"]]),
         ({**META, "storage_url": None}, [["body", "storage_url"]]),
@@ -268,6 +270,12 @@ def test_multipart_without_file_or_with_bad_metadata_is_400(api, intent, media_r
     upload = SimpleUploadedFile("a.txt", b"abc")
     response = api.post(url(intent["id"]), {"file": upload, "size": "many"}, format="multipart")
     assert response.status_code == 400 and response.json()["detail"][0]["loc"] == ["body", "size"]
+    upload = SimpleUploadedFile("a.txt", b"abc")
+    response = api.post(url(intent["id"]), {"file": upload, "filename": "n" * 1001}, format="multipart")
+    assert response.status_code == 400 and response.json()["detail"][0]["loc"] == ["body", "filename"]
+    upload = SimpleUploadedFile("a.txt", b"abc")
+    response = api.post(url(intent["id"]), {"file": upload, "content_type": "t" * 300}, format="multipart")
+    assert response.status_code == 400 and response.json()["detail"][0]["loc"] == ["body", "content_type"]
     assert not Attachment.objects.exists() and stored_files(media_root) == []
 
 

@@ -216,8 +216,9 @@ def test_add_errors_in_order(api):
     assert response.status_code == 404 and response.json()["detail"] == "Intent not found"
     response = add(api, portfolio["id"], intent["id"], role="boss")
     assert response.status_code == 400 and response.json()["detail"][0]["loc"] == ["body", "role"]
-    response = add(api, portfolio["id"], intent["id"], priority=1.5)
-    assert response.status_code == 400 and response.json()["detail"][0]["loc"] == ["body", "priority"]
+    for priority in (1.5, 2**31, "high", True):
+        response = add(api, portfolio["id"], intent["id"], priority=priority)
+        assert response.status_code == 400 and response.json()["detail"][0]["loc"] == ["body", "priority"]
     response = api.post(f"/api/v1/portfolios/{portfolio['id']}/intents", {}, format="json")
     assert response.status_code == 400 and response.json()["detail"][0]["loc"] == ["body", "intent_id"]
     assert not PortfolioMembership.objects.exists()
