@@ -356,3 +356,15 @@ def test_json_with_another_content_type_is_read_as_json_and_garbage_is_400(api, 
     assert response.status_code == 400 and response.json()["detail"][0]["type"] == "json_invalid"
     response = api.post(url(intent["id"]), "{nope", content_type="application/json")
     assert response.status_code == 400
+
+
+def test_uploads_larger_than_djangos_in_memory_limits_work(api, intent, settings):
+    # Django's DATA_UPLOAD_MAX_MEMORY_SIZE / FILE_UPLOAD_MAX_MEMORY_SIZE default to 2.5 MB.
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    payload = b"\x07" * (3 * 1024 * 1024)
+    data = api.post(url(intent["id"]), {"filename": "big", "content_base64": b64(payload)}, format="json").json()
+    assert data["size"] == len(payload)
+    upload = SimpleUploadedFile("big2", payload)
+    data = api.post(url(intent["id"]), {"file": upload}, format="multipart").json()
+    assert data["size"] == len(payload) and data["sha256"] == hashlib.sha256(payload).hexdigest()

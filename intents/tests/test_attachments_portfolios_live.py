@@ -54,7 +54,7 @@ def test_content_round_trip_over_http(live_server_url, client):
     intent = client.create_intent("Content")
     headers = {"X-API-Key": "dev-user-key", "X-Agent-ID": "agent-x"}
     base = f"{live_server_url}/api/v1/intents/{intent.id}/attachments"
-    payload = bytes(range(256)) * 64
+    payload = bytes(range(256)) * 12288  # 3 MiB: past Django's in-memory upload limits
     digest = hashlib.sha256(payload).hexdigest()
 
     by_json = requests.post(base, json={"filename": "a.bin", "content_type": "application/octet-stream",

@@ -16,7 +16,8 @@ HEADERS = {"X-API-Key": "dev-user-key", "X-Agent-ID": "agent-pg"}
 
 
 def test_racing_adds_and_attachment_round_trip_on_postgresql(production_database, production_redis_url):
-    with LiveServer(web_processes=2, database_url=production_database.url, redis_url=production_redis_url) as server:
+    env = {"OPENINTENT_MAX_ATTACHMENT_BYTES": "20000"}
+    with LiveServer(web_processes=2, database_url=production_database.url, redis_url=production_redis_url, env=env) as server:
         api = f"{server.url}/api/v1"
         policy = {"shared_constraints": {"budget": 7}}
         portfolio = requests.post(f"{api}/portfolios", json={"name": "race", "created_by": "agent-pg", "governance_policy": policy}, headers=HEADERS).json()
@@ -45,4 +46,13 @@ def test_racing_adds_and_attachment_round_trip_on_postgresql(production_database
         assert len([p for p in media.rglob("*") if p.is_file()]) == 1
         assert requests.delete(f"{api}/intents/{intent['id']}/attachments/{created['id']}", headers=HEADERS).status_code == 204
         assert requests.get(created["storage_url"], headers=HEADERS).status_code == 404
+        assert [p for p in media.rglob("*") if p.is_file()] == []
+
+        # Over the limit, in both forms: 413 and nothing written (no file, no row).
+        big = b"x" * 20001
+        by_json = requests.post(f"{api}/intents/{intent['id']}/attachments", headers=HEADERS,
+                                json={"filename": "big", "content_base64": base64.b64encode(big).decode()})
+        by_form = requests.post(f"{api}/intents/{intent['id']}/attachments", headers=HEADERS, files={"file": ("big", big)})
+        assert (by_json.status_code, by_form.status_code) == (413, 413)
+        assert requests.get(f"{api}/intents/{intent['id']}/attachments", headers=HEADERS).json() == []
         assert [p for p in media.rglob("*") if p.is_file()] == []
