@@ -104,7 +104,11 @@ def attachment_add(
     """Add an attachment. With ``content`` the bytes are stored, ``size``/``sha256`` are
     computed (a client ``size`` that disagrees → 400) and ``storage_url`` becomes our download
     path. Without it, the REF metadata-only record. Raises NotFound (intent), Forbidden (ACL,
-    write), InvalidInput. Logs ``attachment_added``."""
+    write), InvalidInput, ServiceUnavailable (storage down). Logs ``attachment_added``.
+
+    Contract: call it outside any transaction (as the API does). The bytes are cleaned up
+    when this function's own transaction fails; an enclosing transaction that rolls back
+    later could not be noticed."""
     intent = intent_get(intent_id)
     access.require_permission(principal, intent, Permission.WRITE)
     attachment = Attachment(
