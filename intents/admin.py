@@ -113,3 +113,4 @@ class EventAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     @admin.display(description="Payload")
     def payload_json(self, obj):
         return pretty_json(obj.payload)
+from . import admin_attachments, admin_portfolios  # noqa: E402,F401

@@ -8,6 +8,10 @@ api_v1 = [
     path("server/config", discovery.ServerConfigView.as_view(), name="server-config"),
     # RFC-0001/0002 (+0025 respond): intents, events, assignments, graphs.
     path("", include("intents.api.urls")),
+    # RFC-0005: attachments, with stored content.
+    path("", include("intents.api.urls_attachments")),
+    # RFC-0004/0007: portfolios.
+    path("", include("intents.api.urls_portfolios")),
 ]
 
 urlpatterns = [

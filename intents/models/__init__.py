@@ -2,3 +2,5 @@
 Django sees its models."""
 
 from .core import Assignment, Dependency, Event, Intent, IntentStatus  # noqa: F401
+from .attachments import Attachment  # noqa: F401,E402
+from .portfolios import MembershipRole, Portfolio, PortfolioMembership, PortfolioStatus  # noqa: F401,E402

@@ -14,8 +14,12 @@ from openintent_project.errors import PayloadTooLarge
 class ProtocolJSONParser(BaseParser):
     media_type = "application/json"
 
+    def max_bytes(self) -> int:
+        """The body cap; routes that carry file content (base64) raise it."""
+        return settings.OPENINTENT_MAX_BODY_BYTES
+
     def parse(self, stream, media_type=None, parser_context=None):
-        limit = settings.OPENINTENT_MAX_BODY_BYTES
+        limit = self.max_bytes()
         raw = stream.read(limit + 1) if stream is not None else b""
         if len(raw) > limit:
             raise PayloadTooLarge(f"Request body too large (limit {limit} bytes)")
