@@ -96,3 +96,26 @@ def test_client_may_not_invoke_for_another_agent(client):
     with pytest.raises(OpenIntentError) as error:
         client.invoke_tool("anything", "agent-someone-else")
     assert error.value.status_code == 403
+
+
+def concurrent_calls(url: str, tool: str, count: int) -> list[int]:
+    import concurrent.futures
+
+    import requests
+
+    def one(_):
+        return requests.post(f"{url}/api/v1/tools/invoke", json={"tool_name": tool, "agent_id": "agent-x"},
+                             headers={"X-API-Key": "dev-user-key", "X-Agent-ID": "agent-x"}, timeout=30).status_code
+
+    with concurrent.futures.ThreadPoolExecutor(max_workers=8) as pool:
+        return list(pool.map(one, range(count)))
+
+
+def test_rate_limit_holds_under_concurrent_calls_across_processes(vault_server, client, upstream):
+    vault = client.create_vault(owner_id="agent-x", name="race")
+    credential = client.create_credential(vault["id"], "race-svc", "Race", metadata={"base_url": upstream.url})
+    client.create_tool_grant(credential["id"], "agent-x", "owner", scopes=["race"],
+                             constraints={"max_invocations_per_hour": 6})
+    statuses = concurrent_calls(vault_server, "race", 16)
+    assert sorted(statuses) == [200] * 6 + [429] * 10
+    assert len(upstream.requests) == 6
