@@ -167,6 +167,15 @@ def keyring() -> KeyRing:
         return ring
 
 
+def seal(secret: dict, *, associated_data: str) -> str:
+    """For other apps (e.g. trigger webhook secrets, 14 §4.6): seal with the newest key."""
+    return keyring().encrypt(secret, associated_data=associated_data)[1]
+
+
+def unseal(token: str, *, associated_data: str) -> dict:
+    return keyring().decrypt(token, associated_data=associated_data)
+
+
 def check_production_keys() -> None:
     """Production refuses to start without a configured key (called from AppConfig.ready)."""
     if getattr(settings, "OPENINTENT_DEV_MODE", False):

@@ -20,7 +20,7 @@ from openintent_project.api.principal import SYSTEM, Principal
 from openintent_project.errors import BadRequest, Conflict, Forbidden, InvalidInput, NotFound, ProtocolError, RateLimited
 
 from . import adapters
-from .crypto import keyring
+from .crypto import VaultKeyError, keyring
 from .models import (
     AuthType, Credential, CredentialStatus, GrantSource, GrantStatus, InvocationStatus, ToolGrant,
     ToolInvocation, Vault,
@@ -578,7 +578,12 @@ def tool_invoke(
                      duration_ms=0, context={}, **record)
         raise BadRequest(NO_EXECUTION_CONFIG)
 
-    secret = credential_secret(credential)
+    try:
+        secret = credential_secret(credential)
+    except VaultKeyError as exc:
+        # 14 §3 step 10: a 500 that says why, with nothing secret in it.
+        logger.error("Credential %s cannot be opened: %s", credential.pk, exc)
+        raise ProtocolError(f"Credential secret cannot be decrypted: {exc}", status_code=500) from None
     call = adapters.ToolCall(
         tool_name=tool_name, parameters=parameters, metadata=credential.metadata or {}, secret=secret,
         auth_type=credential.auth_type, constraints=grant.constraints,

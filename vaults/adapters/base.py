@@ -16,6 +16,9 @@ from ..netguard import DestinationRefused, check_url
 from ..sanitize import sanitize, strip_secrets
 
 logger = logging.getLogger(__name__)
+# urllib3 logs every request line (query string included) at DEBUG; a query-placed API key
+# must never reach a log, whatever LOG_LEVEL says.
+logging.getLogger("urllib3.connectionpool").setLevel(logging.INFO)
 
 DEFAULT_TIMEOUT_MS = 30_000
 MIN_TIMEOUT_MS = 1_000

@@ -287,3 +287,14 @@ def test_tool_events_land_on_the_bound_intent(agent_api, upstream):
     invoked = events[2]["payload"]
     assert invoked["status"] == "success" and invoked["parameters_summary"] == ["q"] and invoked["tool"] == "search"
     assert events[3]["payload"] == {"grant_id": grant["id"], "reason": "revoked", "cascade_count": 0}
+
+
+def test_a_secret_sealed_under_a_retired_key_is_a_clean_500(agent_api, upstream, settings):
+    from ..crypto import generate_key_line
+
+    credential = rest_credential(agent_api, upstream)
+    make_grant(agent_api, credential["id"], scopes=["search"])
+    settings.OPENINTENT_VAULT_KEYS = [generate_key_line()]  # the old key is gone
+    response = invoke(agent_api, "search", status=500)
+    assert "cannot be decrypted" in response.json()["detail"] and SECRET not in response.content.decode()
+    assert upstream.requests == []
