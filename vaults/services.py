@@ -633,3 +633,84 @@ def credential_update(*, principal: Principal, credential_id: Any, **fields: Any
             setattr(credential, key, value)
         credential.save()
     return credential
+
+
+# --- delegation, suspension, task-bound grants (14 §5, §6 MAY) ------------------------------
+
+def _no_looser(parent: dict | None, child: dict | None) -> dict | None:
+    """The child's constraints, with every numeric limit of the parent kept or tightened."""
+    parent, child = dict(parent or {}), dict(child or {})
+    if not parent:
+        return child or None
+    merged = {**parent, **child}
+    for key in ("max_invocations_per_hour", "max_cost_per_invocation"):
+        if parent.get(key) is not None:
+            wanted = child.get(key)
+            if wanted is not None and wanted > parent[key]:
+                raise InvalidInput.at(("body", "constraints", key), f"{key} may not exceed the source grant's {parent[key]}", input=wanted)
+            merged[key] = parent[key] if wanted is None else wanted
+    for key in ("denied_parameters",):
+        if parent.get(key) and child.get(key) is not None and child[key] != parent[key]:
+            raise InvalidInput.at(("body", "constraints", key), f"{key} may not be loosened", input=child[key])
+    for key in ("allowed_hosts", "ip_allowlist"):
+        if parent.get(key) and child.get(key) is not None and not set(child[key]) <= set(parent[key]):
+            raise InvalidInput.at(("body", "constraints", key), f"{key} must be a subset of the source grant's", input=child[key])
+    return merged
+
+
+def grant_delegate(
+    *, principal: Principal, grant_id: Any, agent_id: str, scopes: list[str] | None = None,
+    constraints: dict | None = None, expires_at: datetime | None = None,
+) -> ToolGrant:
+    """Delegate part of a grant to another agent: scopes ⊆ the source's, constraints no looser,
+    expiry no later, depth one less. Only the source grant's agent (or an operator) may."""
+    with transaction.atomic():
+        source = grant_get(grant_id)
+        if not principal.may_act_for(source.agent_id):
+            raise Forbidden(f"Principal may not act for agent '{source.agent_id}'")
+        source = ToolGrant.objects.select_for_update().select_related("credential").get(pk=source.pk)
+        if source.status != GrantStatus.ACTIVE or not source.delegatable or source.delegation_depth <= 0:
+            raise Conflict("Grant is not delegatable")
+        scopes = list(source.scopes) if scopes is None else list(scopes)
+        extra = [s for s in scopes if s not in (source.scopes or [])]
+        if extra:
+            raise InvalidInput.at(("body", "scopes"), f"Scopes not held by the source grant: {', '.join(extra)}", input=scopes)
+        _check_constraints(constraints)
+        merged = _no_looser(source.constraints, constraints)
+        now = timezone.now()
+        if expires_at is not None and expires_at <= now:
+            raise InvalidInput.at(("body", "expires_at"), "expires_at must be in the future", input=expires_at.isoformat())
+        if source.expires_at is not None:
+            if expires_at is not None and expires_at > source.expires_at:
+                raise InvalidInput.at(("body", "expires_at"), "expires_at may not be later than the source grant's", input=expires_at.isoformat())
+            expires_at = expires_at or source.expires_at
+        depth = source.delegation_depth - 1
+        child = ToolGrant.objects.create(
+            credential=source.credential, agent_id=agent_id, granted_by=principal.id, scopes=scopes,
+            constraints=merged, source=GrantSource.DELEGATED, delegatable=depth > 0, delegation_depth=depth,
+            delegated_from=source, context=dict(source.context or {}), expires_at=expires_at, created_at=now,
+        )
+        _log_event(_bound_intent_id(source.context), "grant.delegated", principal.id, {
+            "grant_id": str(child.pk), "delegated_from": str(source.pk), "agent_id": agent_id, "scopes": scopes,
+        })
+    return child
+
+
+def grant_set_suspended(*, principal: Principal, grant_id: Any, suspended: bool) -> ToolGrant:
+    """``active`` ↔ ``suspended`` by a conditional update; any other state is a 409."""
+    grant = grant_get(grant_id)
+    old, new = (GrantStatus.ACTIVE, GrantStatus.SUSPENDED) if suspended else (GrantStatus.SUSPENDED, GrantStatus.ACTIVE)
+    if not ToolGrant.objects.filter(pk=grant.pk, status=old).update(status=new):
+        raise Conflict(f"Grant is {grant_get(grant.pk).status}")
+    return grant_get(grant.pk)
+
+
+def grants_revoke_for_task(*, task_id: Any, reason: str = "task_finished") -> int:
+    """Revoke every active grant bound to ``task_id`` and their delegations (14 §5). Meant to
+    run inside the transaction of the task's final transition (tasks, RFC-0012, call this);
+    logs ``grant.revoked`` with actor ``system`` on the task's intent. Returns grants revoked."""
+    revoked = 0
+    for grant_pk in ToolGrant.objects.filter(status=GrantStatus.ACTIVE, context__task_id=str(task_id)).values_list("pk", flat=True):
+        _grant, cascade = grant_revoke(principal=SYSTEM, grant_id=grant_pk, reason=reason)
+        revoked += 1 + cascade
+    return revoked

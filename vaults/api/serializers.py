@@ -75,6 +75,13 @@ class GrantCreateInputSerializer(serializers.Serializer):
     expires_at = TimestampField(required=False, allow_null=True, default=None)
 
 
+class GrantDelegateInputSerializer(serializers.Serializer):
+    agent_id = StrictCharField(max_length=200)
+    scopes = StringListField(required=False, allow_null=True, default=None)
+    constraints = ObjectField(required=False, allow_null=True, default=None)
+    expires_at = TimestampField(required=False, allow_null=True, default=None)
+
+
 class GrantListQuerySerializer(serializers.Serializer):
     status = serializers.ChoiceField(choices=["active", "expired", "revoked", "suspended"], required=False)
 

@@ -61,6 +61,22 @@ class GrantViewSet(ProtocolViewSet):
         grant, _cascade = services.grant_revoke(principal=self.principal, grant_id=pk)
         return Response({"status": "revoked", "grant_id": str(grant.pk)})
 
+    @extend_schema(operation_id="grants_delegate", request=s.GrantDelegateInputSerializer, responses={200: s.GrantSerializer, **errors(400, 403, 404, 409)})
+    @action(detail=True, methods=["post"])
+    def delegate(self, request, pk=None):
+        data = self.body(s.GrantDelegateInputSerializer)
+        return Response(grant_dict(services.grant_delegate(principal=self.principal, grant_id=pk, **data)))
+
+    @extend_schema(operation_id="grants_suspend", request=None, responses={200: s.GrantSerializer, **errors(404, 409)})
+    @action(detail=True, methods=["patch"])
+    def suspend(self, request, pk=None):
+        return Response(grant_dict(services.grant_set_suspended(principal=self.principal, grant_id=pk, suspended=True)))
+
+    @extend_schema(operation_id="grants_resume", request=None, responses={200: s.GrantSerializer, **errors(404, 409)})
+    @action(detail=True, methods=["patch"])
+    def resume(self, request, pk=None):
+        return Response(grant_dict(services.grant_set_suspended(principal=self.principal, grant_id=pk, suspended=False)))
+
     @extend_schema(operation_id="grants_invocations_list", parameters=[s.InvocationListQuerySerializer], responses={200: s.InvocationSerializer(many=True), **errors(400)})
     @action(detail=True, methods=["get"])
     def invocations(self, request, pk=None):

@@ -174,3 +174,46 @@ def test_admin_lists_and_revokes_grants_and_shows_the_log(api, admin_client):
     assert response.status_code == 302
     assert ToolGrant.objects.get(pk=grant["id"]).status == "revoked"
     assert admin_client.get("/admin/vaults/toolinvocation/add/").status_code == 403
+
+
+def test_delegation_narrows_and_revocation_cascades(db):
+    owner_api = make_client(agent_id="agent-tool")
+    vault = make_vault(owner_api)
+    credential = make_credential(owner_api, vault["id"], scopes_available=["read", "write"])
+    source = make_grant(owner_api, credential["id"], scopes=["read", "write"], delegatable=True, delegation_depth=2,
+                        constraints={"max_invocations_per_hour": 10})
+    url = f"/api/v1/grants/{source['id']}/delegate"
+    # Only the grant's own agent may delegate it.
+    assert make_client(agent_id="intruder").post(url, {"agent_id": "b"}, format="json").status_code == 403
+    assert owner_api.post(url, {"agent_id": "b", "scopes": ["admin"]}, format="json").status_code == 400
+    assert owner_api.post(url, {"agent_id": "b", "constraints": {"max_invocations_per_hour": 50}}, format="json").status_code == 400
+    child = post(owner_api, url, {"agent_id": "agent-b", "scopes": ["read"]})
+    assert child["source"] == "delegated" and child["delegated_from"] == source["id"]
+    assert child["delegation_depth"] == 1 and child["constraints"]["max_invocations_per_hour"] == 10
+    grandchild = post(make_client(agent_id="agent-b"), f"/api/v1/grants/{child['id']}/delegate", {"agent_id": "agent-c"})
+    assert grandchild["delegation_depth"] == 0 and grandchild["delegatable"] is False
+    assert make_client(agent_id="agent-c").post(f"/api/v1/grants/{grandchild['id']}/delegate", {"agent_id": "d"}, format="json").status_code == 409
+    owner_api.delete(f"/api/v1/grants/{source['id']}")
+    assert {owner_api.get(f"/api/v1/grants/{g['id']}").json()["status"] for g in (child, grandchild)} == {"revoked"}
+
+
+def test_suspend_and_resume(api):
+    vault = make_vault(api)
+    grant = make_grant(api, make_credential(api, vault["id"])["id"])
+    assert api.patch(f"/api/v1/grants/{grant['id']}/suspend").json()["status"] == "suspended"
+    assert api.patch(f"/api/v1/grants/{grant['id']}/suspend").status_code == 409
+    assert api.patch(f"/api/v1/grants/{grant['id']}/resume").json()["status"] == "active"
+
+
+def test_task_bound_grants_are_revoked_by_the_task_hook(api):
+    from ..services import grants_revoke_for_task
+
+    vault = make_vault(api)
+    credential = make_credential(api, vault["id"])
+    # Without the tasks app installed the binding is not checked for existence.
+    bound = ToolGrant.objects.create(credential_id=credential["id"], agent_id="a", granted_by="o",
+                                     context={"task_id": "t-1"}, created_at=timezone.now())
+    other = make_grant(api, credential["id"])
+    assert grants_revoke_for_task(task_id="t-1") == 1
+    assert ToolGrant.objects.get(pk=bound.pk).status == "revoked"
+    assert ToolGrant.objects.get(pk=other["id"]).status == "active"
