@@ -1,5 +1,6 @@
 """The official client's RFC-0014 methods against a live server (two web processes, so the
-per-grant rate limit is shared through the database). The server allows loopback tool
+per-grant rate limit is shared through the database), a Celery worker and beat (the expiry
+sweep runs every second here). The server allows loopback tool
 destinations because the upstream service of these tests runs on 127.0.0.1."""
 
 from __future__ import annotations
@@ -20,7 +21,8 @@ SECRET = "sk-interop-secret"
 
 @pytest.fixture(scope="module")
 def vault_server():
-    with LiveServer(web_processes=2, env={"OPENINTENT_TOOLS_ALLOW_PRIVATE_DESTINATIONS": "true"}) as server:
+    env = {"OPENINTENT_TOOLS_ALLOW_PRIVATE_DESTINATIONS": "true", "OPENINTENT_VAULT_EXPIRY_SECONDS": "1"}
+    with LiveServer(web_processes=2, worker=True, beat=True, env=env) as server:
         yield server.url
 
 
@@ -119,3 +121,20 @@ def test_rate_limit_holds_under_concurrent_calls_across_processes(vault_server, 
     statuses = concurrent_calls(vault_server, "race", 16)
     assert sorted(statuses) == [200] * 6 + [429] * 10
     assert len(upstream.requests) == 6
+
+
+def test_beat_expires_a_grant_on_time(client):
+    import time
+    from datetime import datetime, timedelta, timezone
+
+    vault = client.create_vault(owner_id="agent-x", name="expiry")
+    credential = client.create_credential(vault["id"], "exp-svc", "Exp")
+    expires = (datetime.now(timezone.utc) + timedelta(seconds=2)).isoformat()
+    grant = client.create_tool_grant(credential["id"], "agent-x", "owner", scopes=["x"], expires_at=expires)
+    assert grant.status.value == "active"
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        if client.get_tool_grant(grant.id).status.value == "expired":
+            return
+        time.sleep(0.5)
+    pytest.fail("beat did not expire the grant")
