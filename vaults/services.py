@@ -115,6 +115,31 @@ def split_secrets(metadata: dict, secret: dict | None) -> tuple[dict, dict]:
     return clean, sealed
 
 
+def _check_metadata(metadata: dict) -> None:
+    """Shape of the execution configuration, so a bad one is a 400 now, not a failed call later."""
+    def bad(key, msg, value):
+        raise InvalidInput.at(("body", "metadata", key), msg, input=value)
+
+    for key in ("base_url", "adapter", "token_url", "token_grant_type"):
+        if key in metadata and metadata[key] is not None and not isinstance(metadata[key], str):
+            bad(key, "Input should be a valid string", metadata[key])
+    if "auth" in metadata and not isinstance(metadata["auth"], dict):
+        bad("auth", "Input should be a valid dictionary", metadata["auth"])
+    endpoints = metadata.get("endpoints")
+    if endpoints is not None:
+        if not isinstance(endpoints, dict) or not all(isinstance(v, dict) for v in endpoints.values()):
+            bad("endpoints", "Input should be an object of endpoint objects", endpoints)
+        for name, endpoint in endpoints.items():
+            if not isinstance(endpoint.get("headers", {}), dict):
+                bad("endpoints", f"endpoints.{name}.headers should be an object", endpoint.get("headers"))
+    timeout = metadata.get("timeout_ms")
+    if timeout is not None and (isinstance(timeout, bool) or not isinstance(timeout, int)):
+        bad("timeout_ms", "Input should be a valid integer", timeout)
+    hosts = metadata.get("allowed_hosts")
+    if hosts is not None and (not isinstance(hosts, list) or not all(isinstance(h, str) for h in hosts)):
+        bad("allowed_hosts", "Input should be a list of strings", hosts)
+
+
 def _seal(credential: Credential, secret: dict) -> None:
     if secret:
         credential.key_id, credential.secret_ciphertext = keyring().encrypt(secret, associated_data=str(credential.pk))
@@ -130,6 +155,7 @@ def credential_create(
 ) -> Credential:
     vault = vault_get(vault_id)
     clean, sealed = split_secrets(metadata or {}, secret)
+    _check_metadata(clean)
     credential = Credential(
         id=uuid.uuid4(), vault=vault, service=service, label=label, auth_type=auth_type,
         scopes_available=list(scopes_available or []), metadata=clean, expires_at=expires_at,

@@ -3,15 +3,30 @@
 from __future__ import annotations
 
 from drf_spectacular.utils import extend_schema
+from rest_framework import exceptions as drf
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
+from openintent_project.api.exceptions import validation_items
 from openintent_project.api.schema import errors
-from openintent_project.api.viewsets import ProtocolViewSet
+from openintent_project.api.viewsets import ProtocolViewSet as BaseProtocolViewSet
+from openintent_project.errors import InvalidInput
 
 from .. import services
+from ..sanitize import sanitize
 from ..representations import credential_dict, grant_dict, invocation_dict, vault_dict
 from . import serializers as s
+
+
+class ProtocolViewSet(BaseProtocolViewSet):
+    """Validation errors echo the offending input (README §4); here that input may hold a
+    secret, so it is echoed sanitised (``secret``, ``api_key``, ``password``… redacted)."""
+
+    def body(self, serializer_class, **kwargs):
+        try:
+            return super().body(serializer_class, **kwargs)
+        except drf.ValidationError as exc:
+            raise InvalidInput(validation_items(exc.detail, sanitize(self.request.data))) from None
 
 
 class VaultViewSet(ProtocolViewSet):

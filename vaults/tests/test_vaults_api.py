@@ -217,3 +217,26 @@ def test_task_bound_grants_are_revoked_by_the_task_hook(api):
     assert grants_revoke_for_task(task_id="t-1") == 1
     assert ToolGrant.objects.get(pk=bound.pk).status == "revoked"
     assert ToolGrant.objects.get(pk=other["id"]).status == "active"
+
+
+@pytest.mark.parametrize("metadata", [
+    {"base_url": 5}, {"endpoints": ["x"]}, {"endpoints": {"t": {"headers": "h"}}}, {"auth": "header"},
+    {"timeout_ms": "fast"}, {"allowed_hosts": "example.com"},
+])
+def test_bad_execution_configuration_is_400(api, metadata):
+    vault = make_vault(api)
+    response = api.post("/api/v1/credentials", {"vault_id": vault["id"], "service": "s", "label": "l", "metadata": metadata}, format="json")
+    assert response.status_code == 400, response.content
+
+
+def test_invalid_input_never_echoes_a_secret(api):
+    vault = make_vault(api)
+    nested = api.post("/api/v1/credentials", {"vault_id": vault["id"], "service": "s", "label": "l",
+                                              "secret": {"api_key": "echo-me-not", "x": {"b": 1}}}, format="json")
+    assert nested.status_code == 400 and "echo-me-not" not in nested.content.decode()
+    # A missing field echoes the whole body as its input: the secret must be redacted there too.
+    missing = api.post("/api/v1/credentials", {"vault_id": vault["id"], "service": "s",
+                                               "secret": {"api_key": "echo-me-not"}, "metadata": {"password": "pw-not"}}, format="json")
+    body = missing.content.decode()
+    assert missing.status_code == 400 and "label" in body
+    assert "echo-me-not" not in body and "pw-not" not in body
