@@ -70,3 +70,53 @@ def check_url(url: str, allowed_hosts: list[str] | None = None, *, resolve: bool
             if _blocked_address(address):
                 raise DestinationRefused(f"Host '{host}' resolves to a blocked address")
     return url
+
+
+# --- connection-time check -------------------------------------------------------------------
+# The URL check above resolves the name, but the HTTP library resolves it again when it
+# connects; a name whose answer changes in between (DNS rebinding) would slip through. So the
+# session used for tool calls also checks the address it actually connected to.
+
+from requests.adapters import HTTPAdapter  # noqa: E402
+from urllib3.connection import HTTPConnection, HTTPSConnection  # noqa: E402
+from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool  # noqa: E402
+
+
+def check_peer(sock) -> None:
+    if settings.OPENINTENT_TOOLS_ALLOW_PRIVATE_DESTINATIONS:
+        return
+    peer = ipaddress.ip_address(sock.getpeername()[0].split("%", 1)[0])
+    if _blocked_address(peer):
+        sock.close()
+        raise DestinationRefused(f"Connected address {peer} is blocked")
+
+
+class _PeerCheckedMixin:
+    def _new_conn(self):
+        sock = super()._new_conn()
+        check_peer(sock)
+        return sock
+
+
+class GuardedHTTPConnection(_PeerCheckedMixin, HTTPConnection):
+    pass
+
+
+class GuardedHTTPSConnection(_PeerCheckedMixin, HTTPSConnection):
+    pass
+
+
+class GuardedHTTPConnectionPool(HTTPConnectionPool):
+    ConnectionCls = GuardedHTTPConnection
+
+
+class GuardedHTTPSConnectionPool(HTTPSConnectionPool):
+    ConnectionCls = GuardedHTTPSConnection
+
+
+class GuardedAdapter(HTTPAdapter):
+    """A requests transport whose connections refuse blocked peers."""
+
+    def init_poolmanager(self, *args, **kwargs):
+        super().init_poolmanager(*args, **kwargs)
+        self.poolmanager.pool_classes_by_scheme = {"http": GuardedHTTPConnectionPool, "https": GuardedHTTPSConnectionPool}

@@ -12,7 +12,7 @@ from typing import Any
 import requests
 from django.conf import settings
 
-from ..netguard import DestinationRefused, check_url
+from ..netguard import DestinationRefused, GuardedAdapter, check_url
 from ..sanitize import sanitize, strip_secrets
 
 logger = logging.getLogger(__name__)
@@ -103,6 +103,8 @@ class ToolAdapter:
         headers = {"User-Agent": USER_AGENT, **kwargs.pop("headers", {})}
         with requests.Session() as session:
             session.trust_env = False  # never route secrets through an env-configured proxy
+            session.mount("http://", GuardedAdapter(max_retries=0))
+            session.mount("https://", GuardedAdapter(max_retries=0))
             response = session.request(
                 method, url, headers=headers, timeout=call.timeout(), allow_redirects=False, stream=True, **kwargs
             )
