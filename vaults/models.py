@@ -141,3 +141,15 @@ class ToolInvocation(models.Model):
 
     def __str__(self) -> str:
         return f"{self.tool} by {self.agent_id}: {self.status}"
+
+
+class IdempotencyClaim(models.Model):
+    """One row per (grant, idempotency_key) a ``tools/invoke`` call has started: the unique
+    constraint lets exactly one of several concurrent duplicates execute (14 §3 step 6)."""
+
+    grant = models.ForeignKey(ToolGrant, on_delete=models.CASCADE, related_name="+")
+    key = models.CharField(max_length=200)
+    created_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["grant", "key"], name="vaults_idempotency_once")]

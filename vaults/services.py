@@ -12,7 +12,7 @@ from typing import Any
 
 from django.apps import apps
 from django.conf import settings
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
@@ -22,7 +22,7 @@ from openintent_project.errors import BadRequest, Conflict, Forbidden, InvalidIn
 from . import adapters
 from .crypto import VaultKeyError, keyring
 from .models import (
-    AuthType, Credential, CredentialStatus, GrantSource, GrantStatus, InvocationStatus, ToolGrant,
+    IdempotencyClaim, AuthType, Credential, CredentialStatus, GrantSource, GrantStatus, InvocationStatus, ToolGrant,
     ToolInvocation, Vault,
 )
 from .sanitize import sanitize, strip_secrets
@@ -532,6 +532,8 @@ def _raise_for_outcome(invocation: ToolInvocation, http_status: int | None) -> N
         raise ProtocolError(message or "Upstream timeout", status_code=504, code="SERVICE_ERROR", invocation_id=str(invocation.pk))
     if invocation.status == InvocationStatus.DENIED:
         raise Forbidden(message or "Execution denied", code="PROXY_ERROR", invocation_id=str(invocation.pk))
+    if invocation.error == {"message": NO_EXECUTION_CONFIG}:
+        raise BadRequest(NO_EXECUTION_CONFIG)
     if invocation.status == InvocationStatus.ERROR and http_status and http_status >= 500:
         raise ProtocolError(message or "Upstream error", status_code=502, code="SERVICE_ERROR", invocation_id=str(invocation.pk))
 
@@ -555,6 +557,49 @@ def _record_call(grant: ToolGrant, *, actor: str, tool_name: str, agent_id: str,
     return invocation
 
 
+def _idempotent_replay(grant: ToolGrant, key: str, tool_name: str) -> dict | None:
+    """The stored outcome of an earlier call with this key (within 24 h), re-raised or returned."""
+    previous = (
+        ToolInvocation.objects.filter(grant=grant, idempotency_key=key, timestamp__gte=timezone.now() - IDEMPOTENCY_WINDOW)
+        .order_by("timestamp").first()
+    )
+    if previous is None:
+        return None
+    _raise_for_outcome(previous, (previous.context or {}).get("http_status"))
+    return _response(previous, tool_name)
+
+
+def _idempotency_claim(grant: ToolGrant, key: str, tool_name: str) -> dict | None:
+    """Claim the key so that exactly one of several concurrent duplicates executes. A loser
+    gets the winner's stored outcome, or 409 while the winner is still running. Claims older
+    than the 24 h window are replaced (conditional delete, so only one racer does)."""
+    for _ in range(2):
+        now = timezone.now()
+        try:
+            with transaction.atomic():
+                IdempotencyClaim.objects.create(grant=grant, key=key, created_at=now)
+            return None
+        except IntegrityError:
+            IdempotencyClaim.objects.filter(grant=grant, key=key, created_at__lt=now - IDEMPOTENCY_WINDOW).delete()
+            replay = _idempotent_replay(grant, key, tool_name)
+            if replay is not None:
+                return replay
+            if IdempotencyClaim.objects.filter(grant=grant, key=key).exists():
+                raise Conflict("A call with this idempotency_key is still in progress", code="IDEMPOTENCY_IN_PROGRESS")
+    raise Conflict("A call with this idempotency_key is still in progress", code="IDEMPOTENCY_IN_PROGRESS")
+
+
+def idempotency_claims_purge(*, now: datetime | None = None) -> int:
+    """Drop claims older than the 24 h window (they no longer protect anything)."""
+    now = now or timezone.now()
+    return IdempotencyClaim.objects.filter(created_at__lt=now - IDEMPOTENCY_WINDOW).delete()[0]
+
+
+def _release_claim(grant: ToolGrant, key: str | None) -> None:
+    if key:
+        IdempotencyClaim.objects.filter(grant=grant, key=key).delete()
+
+
 def tool_invoke(
     *, principal: Principal, tool_name: str, agent_id: str, parameters: dict | None = None,
     idempotency_key: str | None = None, grant_id: Any = None, context: dict | None = None,
@@ -573,19 +618,16 @@ def tool_invoke(
         _check_task_running(grant, tool_name)
         _check_cost(grant, tool_name)
         if idempotency_key:
-            previous = (
-                ToolInvocation.objects.filter(
-                    grant=grant, idempotency_key=idempotency_key, timestamp__gte=timezone.now() - IDEMPOTENCY_WINDOW
-                ).order_by("timestamp").first()
-            )
-            if previous is not None:
-                _raise_for_outcome(previous, (previous.context or {}).get("http_status"))
-                if previous.error == {"message": NO_EXECUTION_CONFIG}:
-                    raise BadRequest(NO_EXECUTION_CONFIG)
-                return _response(previous, tool_name)
+            replay = _idempotent_replay(grant, idempotency_key, tool_name)
+            if replay is not None:
+                return replay
         limit = (grant.constraints or {}).get("max_invocations_per_hour")
         if limit is not None:
             rate_limit_claim(grant, limit=int(limit))
+        if idempotency_key:
+            replay = _idempotency_claim(grant, idempotency_key, tool_name)
+            if replay is not None:
+                return replay
     except (Forbidden, RateLimited) as exc:
         with transaction.atomic():
             _log_event(context.get("intent_id"), "tool.denied", principal.id, {
@@ -594,16 +636,26 @@ def tool_invoke(
             })
         raise
 
+    try:
+        invocation, http_status = _execute_and_record(principal, grant, tool_name, agent_id, parameters, idempotency_key, context)
+    except Exception:
+        # Nothing was recorded: free the idempotency key so a retry can run.
+        _release_claim(grant, idempotency_key)
+        raise
+    _raise_for_outcome(invocation, http_status)
+    return _response(invocation, tool_name)
+
+
+def _execute_and_record(principal, grant, tool_name, agent_id, parameters, idempotency_key, context):
     credential = grant.credential
     kind = adapters.adapter_kind_for(credential.metadata or {}, credential.auth_type)
     record = dict(actor=principal.id, tool_name=tool_name, agent_id=agent_id, parameters=parameters,
                   idempotency_key=idempotency_key, call_context=context)
     if kind is None:
         # 14 §3 step 9: never pretend; record the attempt, execute nothing.
-        _record_call(grant, status=InvocationStatus.ERROR, result=None, error=NO_EXECUTION_CONFIG,
-                     duration_ms=0, context={}, **record)
-        raise BadRequest(NO_EXECUTION_CONFIG)
-
+        invocation = _record_call(grant, status=InvocationStatus.ERROR, result=None, error=NO_EXECUTION_CONFIG,
+                                  duration_ms=0, context={}, **record)
+        return invocation, None
     try:
         secret = credential_secret(credential)
     except VaultKeyError as exc:
@@ -627,8 +679,7 @@ def tool_invoke(
         grant, status=outcome.status, result=outcome.result, error=strip_secrets(outcome.error, secret) if outcome.error else None,
         duration_ms=outcome.duration_ms, context=call_context, **record,
     )
-    _raise_for_outcome(invocation, outcome.http_status)
-    return _response(invocation, tool_name)
+    return invocation, outcome.http_status
 
 
 # --- operator edits (admin) ----------------------------------------------------------------

@@ -317,3 +317,41 @@ def test_a_name_that_rebinds_to_loopback_after_the_check_is_refused_at_connect(a
     response = invoke(agent_api, "rb", status=403)
     assert "Connected address 127.0.0.1 is blocked" in response.json()["detail"]
     assert upstream.requests == []
+
+
+def test_a_concurrent_duplicate_idempotency_key_does_not_execute_twice(agent_api, upstream):
+    """The duplicate arrives while the first call is still running (its claim exists, no
+    outcome yet): 409, and the upstream is called once."""
+    from ..models import IdempotencyClaim
+
+    credential = rest_credential(agent_api, upstream)
+    grant = make_grant(agent_api, credential["id"], scopes=["search"])
+    from django.utils import timezone
+
+    IdempotencyClaim.objects.create(grant_id=grant["id"], key="k2", created_at=timezone.now())
+    response = invoke(agent_api, "search", status=409, idempotency_key="k2")
+    assert "still in progress" in response.json()["detail"] and "lease" not in response.content.decode().lower()
+    assert upstream.requests == []
+
+
+def test_a_failed_call_frees_its_idempotency_key(agent_api, upstream, settings):
+    from ..crypto import generate_key_line
+    from ..models import IdempotencyClaim
+
+    credential = rest_credential(agent_api, upstream)
+    make_grant(agent_api, credential["id"], scopes=["search"])
+    good_keys = list(settings.OPENINTENT_VAULT_KEYS)
+    settings.OPENINTENT_VAULT_KEYS = [generate_key_line()]
+    invoke(agent_api, "search", status=500, idempotency_key="k3")
+    assert not IdempotencyClaim.objects.filter(key="k3").exists()
+    settings.OPENINTENT_VAULT_KEYS = good_keys
+    assert invoke(agent_api, "search", idempotency_key="k3").json()["status"] == "success"
+
+
+def test_no_execution_config_replays_as_400(agent_api):
+    vault = make_vault(agent_api)
+    credential = make_credential(agent_api, vault["id"])
+    make_grant(agent_api, credential["id"], scopes=["x"])
+    invoke(agent_api, "x", status=400, idempotency_key="k4")
+    invoke(agent_api, "x", status=400, idempotency_key="k4")
+    assert ToolInvocation.objects.count() == 1

@@ -151,7 +151,7 @@ def test_expiry_sweeps_are_idempotent(api):
     past = timezone.now() - timedelta(seconds=1)
     ToolGrant.objects.filter(pk=grant["id"]).update(expires_at=past)
     Credential.objects.filter(pk=credential["id"]).update(expires_at=past)
-    assert vault_expiry_task() == {"grants_expired": 1, "credentials_expired": 1}
+    assert vault_expiry_task() == {"grants_expired": 1, "credentials_expired": 1, "idempotency_claims_purged": 0}
     assert grants_expire() == 0 and credentials_expire() == 0
     assert api.get(f"/api/v1/grants/{grant['id']}").json()["status"] == "expired"
     assert api.get(f"/api/v1/credentials/{credential['id']}").json()["status"] == "expired"
