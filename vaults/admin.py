@@ -124,11 +124,12 @@ class ToolGrantAdmin(admin.ModelAdmin):
     @admin.action(description="Revoke selected grants (and their delegations)")
     def revoke_selected(self, request, queryset):
         principal = principal_for_user(request.user)
-        revoked = 0
+        revoked = cascaded = 0
         for grant in queryset:
             _grant, cascade = services.grant_revoke(principal=principal, grant_id=grant.pk, reason="revoked_by_operator")
             revoked += 1
-        self.message_user(request, f"Revoked {revoked} grant(s).", messages.SUCCESS)
+            cascaded += cascade
+        self.message_user(request, f"Revoked {revoked} grant(s) and {cascaded} delegated grant(s).", messages.SUCCESS)
 
 
 @admin.register(ToolInvocation)

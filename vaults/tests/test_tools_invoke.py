@@ -302,13 +302,14 @@ def test_a_secret_sealed_under_a_retired_key_is_a_clean_500(agent_api, upstream,
 
 def test_a_name_that_rebinds_to_loopback_after_the_check_is_refused_at_connect(agent_api, upstream, settings, monkeypatch):
     """DNS rebinding: the URL check sees a public address, the connection lands on 127.0.0.1."""
+    import ipaddress
     import socket
 
     from .. import netguard
 
     settings.OPENINTENT_TOOLS_ALLOW_PRIVATE_DESTINATIONS = False
     port = int(upstream.url.rsplit(":", 1)[1])
-    monkeypatch.setattr(netguard, "_resolve", lambda host, port: [__import__("ipaddress").ip_address("93.184.216.34")])
+    monkeypatch.setattr(netguard, "_resolve", lambda host, port: [ipaddress.ip_address("93.184.216.34")])
     real = socket.getaddrinfo
     monkeypatch.setattr(socket, "getaddrinfo", lambda host, *a, **k: real("127.0.0.1", *a, **k) if host == "rebind.example" else real(host, *a, **k))
     vault = make_vault(agent_api)
