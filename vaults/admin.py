@@ -68,6 +68,15 @@ class CredentialAdmin(admin.ModelAdmin):
     raw_id_fields = ("vault",)
     readonly_fields = ("secret_fields", "key_id", "created_at", "rotated_at")
     fields = (*CredentialForm.Meta.fields, "new_secret", "secret_fields", "key_id", "created_at", "rotated_at")
+    actions = ["revoke_selected"]
+
+    @admin.action(description="Revoke selected credentials (and every grant on them)")
+    def revoke_selected(self, request, queryset):
+        principal = principal_for_user(request.user)
+        grants = 0
+        for credential in queryset:
+            grants += services.credential_revoke(principal=principal, credential_id=credential.pk)[1]
+        self.message_user(request, f"Revoked {queryset.count()} credential(s) and {grants} grant(s).", messages.SUCCESS)
 
     def save_model(self, request, obj, form, change):
         principal = principal_for_user(request.user)

@@ -71,17 +71,22 @@ def _dev_key_file() -> Path:
     path = Path(settings.DATA_DIR) / DEV_KEY_FILE_NAME
     if not path.exists():
         path.parent.mkdir(parents=True, exist_ok=True)
-        # O_EXCL: several processes may start at once; exactly one writes the key.
+        # Several processes may start at once: each writes a complete key to its own temp
+        # file and tries to link it into place; link() fails if the name exists, so exactly
+        # one key wins and nobody ever reads a half-written file.
+        temp = path.with_name(f".{path.name}.{os.getpid()}.{os.urandom(4).hex()}")
+        fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as handle:
+            handle.write(generate_key_line() + "\n")
         try:
-            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            os.link(temp, path)
         except FileExistsError:
             pass
-        else:
-            with os.fdopen(fd, "w") as handle:
-                handle.write(generate_key_line() + "\n")
+        finally:
+            temp.unlink()
         logger.warning(
             "No vault key configured (OPENINTENT_VAULT_KEYS / OPENINTENT_VAULT_KEY_FILE): dev mode "
-            "generated %s. Secrets are only as safe as that file; configure a key in production.",
+            "uses %s. Secrets are only as safe as that file; configure a key in production.",
             path,
         )
     return path

@@ -200,6 +200,22 @@ def credentials_reencrypt(*, batch_size: int = 200) -> int:
     return moved
 
 
+def credential_revoke(*, principal: Principal, credential_id: Any) -> tuple[Credential, int]:
+    """Revoke a credential and every active grant on it (with their delegations). Idempotent.
+    Returns ``(credential, grants_revoked)``."""
+    with transaction.atomic():
+        credential = credential_get(credential_id)
+        Credential.objects.filter(pk=credential.pk).exclude(status=CredentialStatus.REVOKED).update(
+            status=CredentialStatus.REVOKED
+        )
+        revoked = 0
+        live = ToolGrant.objects.filter(credential=credential).exclude(status__in=[GrantStatus.REVOKED, GrantStatus.EXPIRED])
+        for grant_pk in live.values_list("pk", flat=True):
+            _grant, cascade = grant_revoke(principal=principal, grant_id=grant_pk, reason="credential_revoked")
+            revoked += 1 + cascade
+    return credential_get(credential.pk), revoked
+
+
 def credentials_expire(*, now: datetime | None = None) -> int:
     """``active`` credentials past ``expires_at`` → ``expired`` (14 §5). Idempotent."""
     now = now or timezone.now()

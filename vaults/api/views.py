@@ -52,6 +52,11 @@ class CredentialViewSet(ProtocolViewSet):
     def retrieve(self, request, pk=None):
         return Response(credential_dict(services.credential_get(pk)))
 
+    @extend_schema(operation_id="credentials_revoke", responses={200: s.CredentialSerializer, **errors(404)})
+    def destroy(self, request, pk=None):
+        credential, _revoked = services.credential_revoke(principal=self.principal, credential_id=pk)
+        return Response(credential_dict(credential))
+
     @extend_schema(operation_id="credentials_rotate", request=s.CredentialRotateInputSerializer, responses={200: s.CredentialSerializer, **errors(400, 404)})
     @action(detail=True, methods=["patch"])
     def rotate(self, request, pk=None):

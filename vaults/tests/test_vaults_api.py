@@ -240,3 +240,16 @@ def test_invalid_input_never_echoes_a_secret(api):
     body = missing.content.decode()
     assert missing.status_code == 400 and "label" in body
     assert "echo-me-not" not in body and "pw-not" not in body
+
+
+def test_revoking_a_credential_revokes_its_grants(api, admin_client):
+    vault = make_vault(api)
+    credential = make_credential(api, vault["id"])
+    grant = make_grant(api, credential["id"])
+    response = api.delete(f"/api/v1/credentials/{credential['id']}")
+    assert response.status_code == 200 and response.json()["status"] == "revoked"
+    assert api.get(f"/api/v1/grants/{grant['id']}").json()["status"] == "revoked"
+    assert api.delete(f"/api/v1/credentials/{credential['id']}").status_code == 200
+    other = make_credential(api, vault["id"], service="other")
+    admin_client.post("/admin/vaults/credential/", {"action": "revoke_selected", "_selected_action": [other["id"]]})
+    assert Credential.objects.get(pk=other["id"]).status == "revoked"
