@@ -118,7 +118,9 @@ class ToolGrant(models.Model):
 
 class ToolInvocation(models.Model):
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
-    grant = models.ForeignKey(ToolGrant, on_delete=models.CASCADE, related_name="invocations")
+    # PROTECT: the invocation log is an audit trail; revoke grants and credentials instead of
+    # deleting them (the admin then explains why a delete is refused).
+    grant = models.ForeignKey(ToolGrant, on_delete=models.PROTECT, related_name="invocations")
     service = models.CharField(max_length=200)
     tool = models.CharField(max_length=200)
     agent_id = models.CharField(max_length=200)
