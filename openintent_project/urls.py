@@ -12,6 +12,8 @@ api_v1 = [
     path("", include("intents.api.urls_attachments")),
     # RFC-0004/0007: portfolios.
     path("", include("intents.api.urls_portfolios")),
+    # RFC-0014: vaults, credentials, grants, invocations, tools/invoke.
+    path("", include("vaults.api.urls")),
 ]
 
 urlpatterns = [
