@@ -2,3 +2,6 @@
 Django sees its models."""
 
 from .core import Assignment, Dependency, Event, Intent, IntentStatus  # noqa: F401
+from .leases import Lease  # noqa: F401
+from .costs import CostRecord  # noqa: F401
+from .retries import FailureRecord, FallbackHandoff, RetryPolicy  # noqa: F401
