@@ -51,7 +51,7 @@ SCHEMAS: dict[str, tuple[dict[str, str], dict[str, str]]] = {
     "tool_call_started": (_TOOL_CALL, _TOOL_OPTIONAL),
     "tool_call_completed": (_TOOL_CALL, _TOOL_OPTIONAL),
     "tool_call_failed": (_TOOL_CALL, _TOOL_OPTIONAL),
-    "stream_started": (_STREAM, {**_STREAM_OPTIONAL, "started_at": STR}),
+    "stream_started": ({**_STREAM, "started_at": STR}, _STREAM_OPTIONAL),
     "stream_chunk": ({"stream_id": STR, "chunk_index": INT, "token_count": INT}, {}),
     "stream_completed": (_STREAM, _STREAM_OPTIONAL),
     "stream_cancelled": (_STREAM, _STREAM_OPTIONAL),
