@@ -21,6 +21,7 @@ from ..models.retries import RetryStrategy
 MAX_DURATION_SECONDS = 10**9
 INT32 = 2**31 - 1
 INT64 = 2**63 - 1
+MAX_AMOUNT = 1e18
 
 
 # --- leases ------------------------------------------------------------------------------
@@ -71,7 +72,8 @@ class LeaseConflictSerializer(serializers.Serializer):
 class CostRecordInputSerializer(serializers.Serializer):
     agent_id = StrictCharField(required=False, allow_null=True, allow_blank=True, max_length=200)
     cost_type = StrictCharField(max_length=100)
-    amount = StrictFloatField()
+    # Bounded so that sums (max_cost, the summary) stay finite on every database.
+    amount = StrictFloatField(min_value=-MAX_AMOUNT, max_value=MAX_AMOUNT)
     unit = StrictCharField(max_length=100)
     provider = StrictCharField(required=False, allow_null=True, allow_blank=True, max_length=200)
     cost_metadata = ObjectField(required=False, allow_null=True)

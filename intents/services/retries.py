@@ -103,7 +103,7 @@ def failure_record(
         metadata=metadata or {},
     )
     policy = RetryPolicy.objects.filter(intent=intent).first()
-    if policy is not None and _fallback_applies(policy, agent_id):
+    if policy is not None and _fallback_due(intent, policy, agent_id):
         from ..tasks import retry_fallback_task
 
         intent_pk = str(intent.pk)
@@ -127,6 +127,15 @@ def failure_list(*, principal: Principal, intent_id: Any, limit: int | None = No
 
 def _fallback_applies(policy: RetryPolicy, agent_id: str | None) -> bool:
     return bool(policy.fallback_agent_id) and bool(agent_id) and agent_id != policy.fallback_agent_id
+
+
+def _fallback_due(intent: Intent, policy: RetryPolicy, agent_id: str | None) -> bool:
+    """Cheap pre-check before enqueueing; the task re-checks everything under the lock."""
+    if not _fallback_applies(policy, agent_id):
+        return False
+    if FailureRecord.objects.filter(intent=intent, agent_id=agent_id).count() < policy.failure_threshold:
+        return False
+    return not FallbackHandoff.objects.filter(intent=intent, failing_agent_id=agent_id).exists()
 
 
 def retry_fallback_apply(*, intent_id: Any, failing_agent_id: str) -> FallbackHandoff | None:

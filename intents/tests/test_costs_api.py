@@ -61,6 +61,7 @@ def test_numeric_strings_coerce_and_negative_and_zero_are_accepted(api, intent):
         ({"amount": True}, ["body", "amount"]),
         ({"amount": "nan"}, ["body", "amount"]),
         ({"amount": "1e400"}, ["body", "amount"]),
+        ({"amount": 1e300}, ["body", "amount"]),
         ({"unit": 3}, ["body", "unit"]),
         ({"metadata": [1]}, ["body", "metadata"]),
         ({"provider": 5}, ["body", "provider"]),

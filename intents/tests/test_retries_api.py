@@ -246,3 +246,31 @@ def test_failure_records_are_append_only_per_intent(api, intent):
     assert FailureRecord.objects.filter(intent=intent).count() == 1
     assert Lease.objects.count() == 0
     assert timezone.now() - FailureRecord.objects.get().occurred_at < timedelta(seconds=5)
+
+
+def test_the_task_is_enqueued_only_once_the_threshold_is_reached(intent, django_capture_on_commit_callbacks):
+    RetryPolicyFactory(intent=intent, fallback_agent_id="agent-b", failure_threshold=2)
+    with django_capture_on_commit_callbacks() as first:
+        fail(intent)
+    with django_capture_on_commit_callbacks() as second:
+        fail(intent)
+    assert (len(first), len(second)) == (0, 1)
+
+
+@pytest.mark.parametrize(
+    "method, path, level",
+    [
+        ("get", "failures", "read"),
+        ("post", "failures", "write"),
+        ("get", "costs", "read"),
+        ("get", "leases", "read"),
+    ],
+)
+def test_reads_and_writes_check_the_acl(api, intent, access_recorder, method, path, level):
+    url = f"/api/v1/intents/{intent.pk}/{path}"
+    response = getattr(api, method)(url, {}, format="json") if method == "post" else api.get(url)
+    assert response.status_code == 200
+    assert [p[2] for p in access_recorder.permissions] == [level]
+    access_recorder.deny_permission = {Permission.READ if level == "read" else Permission.WRITE}
+    response = getattr(api, method)(url, {}, format="json") if method == "post" else api.get(url)
+    assert response.status_code == 403
