@@ -162,3 +162,28 @@ def test_registered_acquire_guards_can_refuse(api, db, monkeypatch):
     assert response.status_code == 409 and "lease" in response.json()["detail"]
     other = make_client(agent_id="agent-other")
     assert other.post(f"/api/v1/intents/{intent.pk}/leases", {"scope": "s"}, format="json").status_code == 200
+
+
+def test_a_competing_insert_after_the_check_is_a_409_from_the_unique_constraint(api, db, monkeypatch):
+    """The row lock normally prevents it; if a competing holder lands between the check and
+    the insert anyway, the partial unique constraint refuses the second holder."""
+    intent = IntentFactory()
+    competitor = {}
+
+    def sneak_in(principal):
+        competitor["lease"] = LeaseFactory(intent=intent, scope="s", agent_id="agent-sneaky")
+
+    monkeypatch.setattr(lease_services, "_acquire_guards", [sneak_in])
+    response = api.post(f"/api/v1/intents/{intent.pk}/leases", {"scope": "s"}, format="json")
+    assert response.status_code == 409
+    assert response.json()["existing_lease"]["id"] == str(competitor["lease"].pk)
+    assert not Event.objects.filter(intent=intent, event_type="lease_acquired").exists()
+
+
+def test_the_database_allows_one_slot_holder_per_scope(db):
+    from django.db import IntegrityError, transaction
+
+    lease = LeaseFactory(scope="s")
+    with pytest.raises(IntegrityError), transaction.atomic():
+        LeaseFactory(intent=lease.intent, scope="s")
+    LeaseFactory(intent=lease.intent, scope="s", holds_scope=False)  # retired rows do not count
