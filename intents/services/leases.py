@@ -270,6 +270,17 @@ def leases_release_for_agent_on_intent(intent: Intent, *, agent_id: str, reason:
     return done
 
 
+@transaction.atomic
+def lease_release_for_agent_on_intent(*, intent_id: Any, agent_id: str, reason: str) -> int:
+    """As ``lease_release_all_for_agent`` but on one intent only (11's ACL cascade releases
+    the leases of a principal who lost write on *that* intent). Unknown intent: 0."""
+    try:
+        intent = intent_lock(intent_id)
+    except NotFound:
+        return 0
+    return leases_release_for_agent_on_intent(intent, agent_id=agent_id, reason=reason)
+
+
 def lease_release_all_for_agent(*, agent_id: str, reason: str) -> int:
     """Let go of every active lease ``agent_id`` holds, on every intent, logging
     ``lease_released`` ``{lease_id, scope, agent_id, reason}`` with actor ``system``.

@@ -187,3 +187,15 @@ def test_the_database_allows_one_slot_holder_per_scope(db):
     with pytest.raises(IntegrityError), transaction.atomic():
         LeaseFactory(intent=lease.intent, scope="s")
     LeaseFactory(intent=lease.intent, scope="s", holds_scope=False)  # retired rows do not count
+
+
+def test_release_for_agent_on_one_intent_leaves_other_intents_alone(db):
+    here, elsewhere = LeaseFactory(agent_id="agent-x"), LeaseFactory(agent_id="agent-x")
+    assert lease_services.lease_release_for_agent_on_intent(
+        intent_id=here.intent_id, agent_id="agent-x", reason="access_expired") == 1
+    assert lease_services.lease_release_for_agent_on_intent(intent_id="nope", agent_id="agent-x", reason="x") == 0
+    here.refresh_from_db()
+    elsewhere.refresh_from_db()
+    assert here.released_at is not None and elsewhere.released_at is None
+    [event] = released_events()
+    assert event.payload["reason"] == "access_expired" and event.actor == "system"
