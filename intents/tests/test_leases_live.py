@@ -7,8 +7,7 @@ from __future__ import annotations
 import asyncio
 import threading
 import time
-import uuid
-from datetime import datetime, timedelta
+from datetime import datetime
 
 import pytest
 import requests
