@@ -110,4 +110,6 @@ class EventAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     @admin.display(description="Payload")
     def payload_json(self, obj):
         return pretty_json(obj.payload)
+
+
 from . import admin_leases  # noqa: E402,F401  (leases, costs, retry policies, failures)
