@@ -114,3 +114,6 @@ class EventAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     def payload_json(self, obj):
         return pretty_json(obj.payload)
 from . import admin_attachments, admin_portfolios  # noqa: E402,F401
+
+
+from . import admin_leases  # noqa: E402,F401  (leases, costs, retry policies, failures)

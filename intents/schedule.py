@@ -1,3 +1,16 @@
 """Periodic jobs of the intents app (collected by openintent_project.celery)."""
 
-BEAT_SCHEDULE: dict[str, dict] = {}
+from django.conf import settings
+
+BEAT_SCHEDULE: dict[str, dict] = {
+    # RFC-0003 (03): announce expired leases once each.
+    "intents-lease-expiry": {
+        "task": "intents.tasks.lease_expiry_task",
+        "schedule": settings.OPENINTENT_LEASE_EXPIRY_SECONDS,
+    },
+    # RFC-0010 (10): fallback re-assignments the on-commit task missed.
+    "intents-retry-fallback-sweep": {
+        "task": "intents.tasks.retry_fallback_sweep_task",
+        "schedule": settings.OPENINTENT_RETRY_FALLBACK_SWEEP_SECONDS,
+    },
+}

@@ -14,6 +14,8 @@ api_v1 = [
     path("", include("intents.api.urls_portfolios")),
     # RFC-0014: vaults, credentials, grants, invocations, tools/invoke.
     path("", include("vaults.api.urls")),
+    # RFC-0003 leases, RFC-0009 costs, RFC-0010 retry policies and failures.
+    path("", include("intents.api.urls_leases")),
 ]
 
 urlpatterns = [

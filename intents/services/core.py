@@ -28,6 +28,7 @@ from openintent_project.errors import (
 
 from .. import access, events
 from ..access import Permission
+from ..llm import validate_event_payload
 from ..models import Assignment, Dependency, Intent, IntentStatus
 from ..patching import apply_patches
 
@@ -243,6 +244,7 @@ def event_append(
     parent_event_id: str | None = None,
 ):
     """Append a client-written event. No version change and no governance check (01)."""
+    validate_event_payload(event_type, payload)  # RFC-0008 shapes (08); other types are free-form
     intent = intent_lock(intent_id)
     access.require_permission(principal, intent, Permission.WRITE)
     return events.record(

@@ -232,3 +232,4 @@ def require_secret_key() -> None:
         raise ImproperlyConfigured("SECRET_KEY must be set outside dev mode.")
 from .attachments import *  # noqa: E402,F401,F403
 from .vaults import *  # noqa: E402,F401,F403
+from .leases import *  # noqa: E402,F401,F403
