@@ -44,10 +44,13 @@ def governed(func: F) -> F:
 
     @functools.wraps(func)
     def wrapper(*args, **kwargs):
+        # Only the outermost transaction's rollback is final: a nested call leaves the
+        # event to whoever owns that transaction (the ``recorded`` flag says it is pending).
+        outermost = not transaction.get_connection().in_atomic_block
         try:
             return atomic_func(*args, **kwargs)
         except GovernanceViolation as violation:
-            if violation.violation is not None and not violation.recorded:
+            if outermost and violation.violation is not None and not violation.recorded:
                 governance_violation_record(
                     intent_id=violation.intent_id, actor=violation.actor, payload=violation.violation
                 )

@@ -152,10 +152,11 @@ def retry_fallback_apply(*, intent_id: Any, failing_agent_id: str) -> FallbackHa
     try:
         return _fallback_apply(intent_id=intent_id, failing_agent_id=failing_agent_id)
     except (GovernanceViolation, Forbidden) as refusal:
-        if isinstance(refusal, GovernanceViolation) and refusal.violation is not None:
-            # agent_assign's own @governed wrote the event inside *our* transaction, which has
-            # just rolled back with it; write it again now that we are outside.
+        if isinstance(refusal, GovernanceViolation) and refusal.violation is not None and not refusal.recorded:
+            # agent_assign ran inside *our* transaction, so @governed left the event to us;
+            # write it now that the rollback is behind us.
             governance_violation_record(intent_id=intent_id, actor=SYSTEM.id, payload=refusal.violation)
+            refusal.recorded = True
         return _record_rejected(intent_id=intent_id, failing_agent_id=failing_agent_id, refusal=refusal)
 
 
