@@ -36,6 +36,14 @@ INTENT_NOT_FOUND = "Intent not found"
 F = TypeVar("F", bound=Callable[..., Any])
 
 
+def _in_application_transaction() -> bool:
+    """True inside an atomic block opened by application code. Blocks opened by Django's
+    test cases (which wrap each test) do not count, the same exception Django makes for
+    ``atomic(durable=True)``."""
+    blocks = transaction.get_connection().atomic_blocks
+    return any(not getattr(block, "_from_testcase", False) for block in blocks)
+
+
 def governed(func: F) -> F:
     """``transaction.atomic`` for writes that pass ``access.enforce_policy``: when the policy
     rejects the write, the transaction rolls back and then the ``governance.violation``
@@ -46,7 +54,7 @@ def governed(func: F) -> F:
     def wrapper(*args, **kwargs):
         # Only the outermost transaction's rollback is final: a nested call leaves the
         # event to whoever owns that transaction (the ``recorded`` flag says it is pending).
-        outermost = not transaction.get_connection().in_atomic_block
+        outermost = not _in_application_transaction()
         try:
             return atomic_func(*args, **kwargs)
         except GovernanceViolation as violation:
