@@ -8,6 +8,8 @@ api_v1 = [
     path("server/config", discovery.ServerConfigView.as_view(), name="server-config"),
     # RFC-0001/0002 (+0025 respond): intents, events, assignments, graphs.
     path("", include("intents.api.urls")),
+    # RFC-0017 triggers.
+    path("", include("triggers.api.urls")),
 ]
 
 urlpatterns = [
@@ -18,6 +20,8 @@ urlpatterns = [
     path("docs", SpectacularSwaggerView.as_view(url_name="openapi-schema"), name="swagger-ui"),
     path("redoc", SpectacularRedocView.as_view(url_name="openapi-schema"), name="redoc"),
     path("admin/", admin.site.urls),
+    # RFC-0017 inbound webhook receiver (public, outside /api/v1).
+    path("", include("triggers.webhook_urls")),
     # Unknown API routes answer the protocol's JSON 404, never an HTML page.
     re_path(r"^api/", discovery.not_found),
 ]
