@@ -17,7 +17,7 @@ class TriggerAdmin(admin.ModelAdmin):
     list_display = ("name", "type", "enabled", "namespace", "deduplication", "fire_count", "next_fire_at", "last_fired_at", "last_outcome")
     list_filter = ("type", "enabled", "deduplication")
     search_fields = ("name", "namespace", "webhook_path")
-    readonly_fields = [f.name for f in Trigger._meta.fields] + ["last_outcome", "has_secret"]
+    readonly_fields = [f.name for f in Trigger._meta.fields if f.name != "secret_encrypted"] + ["last_outcome", "has_secret"]
     exclude = ("secret_encrypted",)
     actions = ("fire_selected", "enable_selected", "disable_selected")
 

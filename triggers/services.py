@@ -29,7 +29,7 @@ from intents.models import Event, Intent, IntentStatus
 from intents.services import core as intent_services
 from openintent_project.api.principal import SYSTEM, Principal
 from openintent_project.api.timestamps import format_timestamp
-from openintent_project.errors import Conflict, InvalidInput, NotFound, ProtocolError, RateLimited, VersionConflict
+from openintent_project.errors import Conflict, InvalidInput, NotFound, ProtocolError, RateLimited, ServiceUnavailable, VersionConflict
 
 from . import secrets, templating
 from .kinds import kind_for
@@ -512,6 +512,40 @@ def event_dispatch(*, event_id: int) -> int:
     return fired
 
 
+def lifecycle_event_dispatch(*, event_type: str, actor: str, payload: dict | None = None, key: str | None = None) -> int:
+    """Match an agent-lifecycle emission (16: ``agent.registered``, ``agent.status_changed``,
+    ``agent.dead``), which has no intent, against the event triggers. ``key`` (unique per
+    emission) makes a redelivered task harmless. Called by ``lifecycle_event_dispatch_task``."""
+    payload = payload if isinstance(payload, dict) else {}
+    facts = {"event_type": event_type, "intent_id": None, "actor": actor}
+    variables = {"event": {**payload, **facts, "event_id": key, "created_at": format_timestamp(timezone.now())}}
+    kind = kind_for(TriggerType.EVENT)
+    fired = 0
+    for trigger in Trigger.objects.filter(type=TriggerType.EVENT, enabled=True):
+        if not kind.matches(trigger.condition or {}, event_type=event_type, facts=facts, payload=payload):
+            continue
+        try:
+            with transaction.atomic():
+                locked = _trigger_lock(trigger.pk)
+                if locked.enabled:
+                    result = _fire(locked, source=FireSource.EVENT, dedup_key=f"agent:{key}" if key else None,
+                                   extra_variables=variables, raise_errors=False)
+                    fired += result.claimed and result.outcome == FireOutcome.FIRED
+        except NotFound:
+            continue
+        except Exception:  # noqa: BLE001
+            log.exception("trigger %s: lifecycle event fire failed", trigger.pk)
+    return fired
+
+
+def lifecycle_event_emitted(*, event_type: str, actor: str, payload: dict | None = None) -> None:
+    """The hook for the agents app (16): call after commit of an agent-lifecycle change."""
+    from .tasks import lifecycle_event_dispatch_task
+
+    if Trigger.objects.filter(type=TriggerType.EVENT, enabled=True).exists():
+        lifecycle_event_dispatch_task.delay(event_type, actor, payload or {}, uuid.uuid4().hex)
+
+
 # --- queue drain --------------------------------------------------------------------------
 
 def queue_drain(*, intent_id: Any = None) -> int:
@@ -574,7 +608,11 @@ def webhook_receive(*, method: str, path: str, raw_body: bytes, body: Any, heade
         raise RateLimited("Webhook rate limit exceeded", retry_after=settings.TRIGGERS_WEBHOOK_RATE_WINDOW_SECONDS)
     dedup_key = None
     if trigger.secret_encrypted:
-        secret = secrets.secret_decrypt(trigger.secret_encrypted)
+        try:
+            secret = secrets.secret_decrypt(trigger.secret_encrypted)
+        except ValueError:
+            log.error("trigger %s: webhook secret cannot be decrypted with the configured keys", trigger.pk)
+            raise ServiceUnavailable("Webhook secret cannot be decrypted") from None
         if not signature_matches(secret, raw_body, timestamp, signature):
             raise ProtocolError(INVALID_SIGNATURE, status_code=401)
         # The timestamp is covered by the signature: in the header form, or the body's own

@@ -22,3 +22,10 @@ def queue_drain_task() -> int:
     from .services import queue_drain
 
     return queue_drain()
+
+
+@shared_task(name="triggers.tasks.lifecycle_event_dispatch_task")
+def lifecycle_event_dispatch_task(event_type: str, actor: str, payload: dict, key: str) -> int:
+    from .services import lifecycle_event_dispatch
+
+    return lifecycle_event_dispatch(event_type=event_type, actor=actor, payload=payload, key=key)

@@ -99,3 +99,12 @@ def test_writes_are_not_slowed_when_no_event_trigger_exists(api, django_capture_
     with django_capture_on_commit_callbacks(execute=True):
         new_intent(api)
     assert len(calls) == 1
+
+
+def test_agent_lifecycle_emissions_match_event_triggers(db):
+    make_trigger(type="event", condition={"event": "agent.dead", "filter": {"agent_id": "agent-*"}},
+                 intent_template={"title": "replace {{ event.agent_id }}"})
+    assert services.lifecycle_event_dispatch(event_type="agent.dead", actor="system", payload={"agent_id": "agent-7"}, key="k1") == 1
+    assert services.lifecycle_event_dispatch(event_type="agent.dead", actor="system", payload={"agent_id": "agent-7"}, key="k1") == 0
+    assert services.lifecycle_event_dispatch(event_type="agent.registered", actor="system", payload={"agent_id": "agent-7"}, key="k2") == 0
+    assert Intent.objects.get().title == "replace agent-7"
