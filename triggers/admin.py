@@ -35,6 +35,13 @@ class TriggerAdmin(admin.ModelAdmin):
     def has_add_permission(self, request):
         return False  # created through the API, which validates conditions and templates
 
+    def delete_model(self, request, obj):
+        services.trigger_delete(principal=principal_for_user(request.user), trigger_id=obj.pk)
+
+    def delete_queryset(self, request, queryset):
+        for trigger in queryset:
+            self.delete_model(request, trigger)
+
     def _each(self, request, queryset, verb, call):
         principal = principal_for_user(request.user)
         done = 0

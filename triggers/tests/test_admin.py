@@ -38,3 +38,11 @@ def test_the_history_page_lists_fires(admin_client):
     trigger = make_trigger()
     admin_client.post("/admin/triggers/trigger/", {"action": "fire_selected", "_selected_action": [str(trigger.pk)]})
     assert str(trigger.pk) in admin_client.get("/admin/triggers/triggerfire/").content.decode()
+
+
+def test_deleting_in_the_admin_goes_through_the_service_and_keeps_history(admin_client):
+    trigger = make_trigger()
+    admin_client.post("/admin/triggers/trigger/", {"action": "fire_selected", "_selected_action": [str(trigger.pk)]})
+    admin_client.post("/admin/triggers/trigger/", {"action": "delete_selected", "_selected_action": [str(trigger.pk)], "post": "yes"})
+    assert not Trigger.objects.exists()
+    assert TriggerFire.objects.filter(trigger_id=trigger.pk).count() == 1
