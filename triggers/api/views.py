@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 
+from django.core.exceptions import RequestDataTooBig
 from django.http import JsonResponse
 from django.views import View
 from django.views.decorators.csrf import csrf_exempt
@@ -114,7 +115,10 @@ class WebhookReceiveView(View):
             length = int(request.META.get("CONTENT_LENGTH") or 0)
             if length > settings.TRIGGERS_WEBHOOK_MAX_BODY_BYTES:
                 raise PayloadTooLarge("Webhook body too large")
-            raw = request.body
+            try:
+                raw = request.body
+            except RequestDataTooBig:
+                raise PayloadTooLarge("Webhook body too large") from None
             result = services.webhook_receive(
                 method=request.method, path=path, raw_body=raw, body=_parse_body(raw),
                 headers={k.lower(): v for k, v in request.headers.items()},
