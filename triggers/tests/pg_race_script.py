@@ -75,6 +75,12 @@ def main() -> None:
             "fires": TriggerFire.objects.filter(trigger_id=trigger.pk).count(),
             "fire_count": Trigger.objects.get(pk=trigger.pk).fire_count,
         }
+    # Deduplication looks intents up by JSON keys of their state: check it on jsonb too.
+    owner = Principal(id="agent-owner", api_key="k")
+    skip = services.trigger_create(principal=owner, name="dedup", type="event", condition={"event": "x-none"},
+                                   intent_template={"type": "pg-report", "title": "dedup"}, deduplication="skip")
+    outcomes = [services.trigger_fire_manual(principal=owner, trigger_id=skip.pk).outcome for _ in range(2)]
+    summary["dedup"] = {"outcomes": outcomes, "intents": Intent.objects.filter(title="dedup").count()}
     json.dump(summary, sys.stdout)
 
 

@@ -25,3 +25,4 @@ def test_concurrent_fires_of_one_tick_create_one_intent_on_postgres(production_d
         result = summary[mode]
         assert result["errors"] == [], result
         assert result["fired"] == 1 and result["intents"] == 1 and result["fires"] == 1 and result["fire_count"] == 1, summary
+    assert summary["dedup"] == {"outcomes": ["fired", "skipped"], "intents": 1}, summary
