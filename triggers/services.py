@@ -41,6 +41,8 @@ TRIGGER_NOT_FOUND = "Trigger not found"
 INVALID_SIGNATURE = "Invalid webhook signature"
 FINISHED = (IntentStatus.COMPLETED, IntentStatus.ABANDONED)
 UNSET: Any = object()
+# Reacting to a cascade stop could only restart the runaway chain it stopped: never matched.
+UNMATCHED_EVENTS = {"trigger.cascade_limit"}
 
 # Template keys (17 §4): the SDK model's plus the FIX extras.
 TEMPLATE_KEYS = {
@@ -209,8 +211,13 @@ class FireResult:
     detail: dict = field(default_factory=dict)
 
 
-def _lineage(trigger: Trigger, *, source_intent: Intent | None) -> tuple[int, list[str]]:
-    parent = (source_intent.state or {}).get("_trigger") if source_intent is not None else None
+def _lineage(trigger: Trigger, *, source_intent: Intent | None, source_lineage: dict | None = None) -> tuple[int, list[str]]:
+    """Depth and chain of this fire (17 §5.3): one more than the source's. The source is the
+    triggering event's own lineage when it carries one (``trigger.*`` events), else the
+    source intent's ``_trigger``."""
+    parent = source_lineage
+    if parent is None and source_intent is not None:
+        parent = (source_intent.state or {}).get("_trigger")
     if not isinstance(parent, dict):
         return 1, [str(trigger.pk)]
     depth = parent.get("trigger_depth") if isinstance(parent.get("trigger_depth"), int) else 0
@@ -322,6 +329,7 @@ def _fire(
     extra_variables: dict | None = None,
     dedup_key: str | None = None,
     source_intent: Intent | None = None,
+    source_lineage: dict | None = None,
     raise_errors: bool = True,
     now: datetime | None = None,
 ) -> FireResult:
@@ -333,7 +341,7 @@ def _fire(
         return FireResult(trigger=trigger, outcome="duplicate", claimed=False)
     result = FireResult(trigger=trigger, outcome=FireOutcome.FIRED, fire=fire)
     template = trigger.intent_template or {}
-    depth, chain = _lineage(trigger, source_intent=source_intent)
+    depth, chain = _lineage(trigger, source_intent=source_intent, source_lineage=source_lineage)
 
     if depth > settings.TRIGGERS_MAX_DEPTH:
         result.outcome = FireOutcome.CASCADE_LIMIT
@@ -346,7 +354,11 @@ def _fire(
         result.existing_intent_id = str(existing.pk)
         if trigger.deduplication == Deduplication.SKIP:
             result.outcome = FireOutcome.SKIPPED
-            _record_on(existing.pk, "trigger.skipped", {"trigger_id": str(trigger.pk), "existing_intent_id": str(existing.pk)})
+            # The lineage keys (beyond the RFC's two) bound a trigger that reacts to skips.
+            _record_on(existing.pk, "trigger.skipped", {
+                "trigger_id": str(trigger.pk), "existing_intent_id": str(existing.pk),
+                "trigger_depth": depth, "trigger_chain": chain,
+            })
         else:
             result.outcome = FireOutcome.QUEUED
             if not trigger.pending_fire:  # at most one pending fire
@@ -490,6 +502,9 @@ def event_dispatch(*, event_id: int) -> int:
     facts = {"event_type": event.event_type, "intent_id": str(event.intent_id), "actor": event.actor}
     kind = kind_for(TriggerType.EVENT)
     fired = 0
+    if event.event_type in UNMATCHED_EVENTS:
+        return 0
+    lineage = payload if event.event_type.startswith("trigger.") and isinstance(payload.get("trigger_depth"), int) else None
     for trigger in Trigger.objects.filter(type=TriggerType.EVENT, enabled=True):
         if not kind.matches(trigger.condition or {}, event_type=event.event_type, facts=facts, payload=payload):
             continue
@@ -500,7 +515,7 @@ def event_dispatch(*, event_id: int) -> int:
                     continue
                 result = _fire(
                     locked, source=FireSource.EVENT, dedup_key=f"event:{event.pk}", source_intent=event.intent,
-                    extra_variables=_event_variables(event), raise_errors=False,
+                    source_lineage=lineage, extra_variables=_event_variables(event), raise_errors=False,
                 )
                 fired += result.claimed and result.outcome == FireOutcome.FIRED
         except NotFound:

@@ -108,3 +108,24 @@ def test_agent_lifecycle_emissions_match_event_triggers(db):
     assert services.lifecycle_event_dispatch(event_type="agent.dead", actor="system", payload={"agent_id": "agent-7"}, key="k1") == 0
     assert services.lifecycle_event_dispatch(event_type="agent.registered", actor="system", payload={"agent_id": "agent-7"}, key="k2") == 0
     assert Intent.objects.get().title == "replace agent-7"
+
+
+def test_a_trigger_reacting_to_its_own_skips_is_bounded(api, settings, django_capture_on_commit_callbacks):
+    """Skips are logged on the *existing* intent, whose depth never grows: the skip event
+    carries the fire's lineage, so the chain still hits the cascade limit and stops."""
+    settings.TRIGGERS_MAX_DEPTH = 4
+    trigger = make_trigger(type="event", condition={"event": "trigger.skipped"}, deduplication="skip",
+                           intent_template={"type": "loopy", "title": "loopy"})
+    with django_capture_on_commit_callbacks(execute=True):
+        first = services.trigger_fire_manual(principal=trigger_owner(), trigger_id=trigger.pk)  # creates one
+    with django_capture_on_commit_callbacks(execute=True):
+        services.trigger_fire_manual(principal=trigger_owner(), trigger_id=trigger.pk)  # skip → chain of skips
+    outcomes = list(TriggerFire.objects.filter(trigger_id=trigger.pk).order_by("id").values_list("outcome", flat=True))
+    assert outcomes == ["fired", "skipped", "skipped", "skipped", "skipped", "cascade_limit"]
+    assert Intent.objects.filter(title="loopy").count() == 1 and first.intent is not None
+
+
+def trigger_owner():
+    from .factories import OWNER
+
+    return OWNER
