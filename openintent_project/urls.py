@@ -8,14 +8,16 @@ api_v1 = [
     path("server/config", discovery.ServerConfigView.as_view(), name="server-config"),
     # RFC-0001/0002 (+0025 respond): intents, events, assignments, graphs.
     path("", include("intents.api.urls")),
+    # RFC-0003 leases, RFC-0009 costs, RFC-0010 retry policies and failures.
+    path("", include("intents.api.urls_leases")),
     # RFC-0005: attachments, with stored content.
     path("", include("intents.api.urls_attachments")),
     # RFC-0004/0007: portfolios.
     path("", include("intents.api.urls_portfolios")),
     # RFC-0014: vaults, credentials, grants, invocations, tools/invoke.
     path("", include("vaults.api.urls")),
-    # RFC-0003 leases, RFC-0009 costs, RFC-0010 retry policies and failures.
-    path("", include("intents.api.urls_leases")),
+    # RFC-0017 triggers.
+    path("", include("triggers.api.urls")),
 ]
 
 urlpatterns = [
@@ -26,6 +28,8 @@ urlpatterns = [
     path("docs", SpectacularSwaggerView.as_view(url_name="openapi-schema"), name="swagger-ui"),
     path("redoc", SpectacularRedocView.as_view(url_name="openapi-schema"), name="redoc"),
     path("admin/", admin.site.urls),
+    # RFC-0017 inbound webhook receiver (public, outside /api/v1).
+    path("", include("triggers.webhook_urls")),
     # Unknown API routes answer the protocol's JSON 404, never an HTML page.
     re_path(r"^api/", discovery.not_found),
 ]

@@ -233,3 +233,4 @@ def require_secret_key() -> None:
 from .attachments import *  # noqa: E402,F401,F403
 from .vaults import *  # noqa: E402,F401,F403
 from .leases import *  # noqa: E402,F401,F403
+from .triggers import *  # noqa: E402,F401,F403
