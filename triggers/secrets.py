@@ -1,50 +1,36 @@
-"""Webhook secrets at rest: AES-256-GCM under keys that live outside the database (17 §2,
-14 §4). Several keys may be configured (``TRIGGERS_SECRET_KEYS``, newest first): the newest
-encrypts, all decrypt. Without configured keys, one key is derived from ``SECRET_KEY``.
-
-Kept in one small module so the integrator can point it at the vault's key ring."""
+"""Webhook secrets at rest (17 §2, 14 §4.6): sealed with the vault key ring (AES-256-GCM
+under keys kept outside the database, newest encrypts, all decrypt), so one rotation and one
+``vaults_reencrypt`` run cover credentials and trigger secrets alike."""
 
 from __future__ import annotations
 
-import base64
-import hashlib
-import os
+from vaults.crypto import VaultKeyError, seal, unseal
 
-from cryptography.hazmat.primitives.ciphers.aead import AESGCM
-from django.conf import settings
-from django.core.exceptions import ImproperlyConfigured
-
-_AAD = b"openintent-trigger-secret-v1"
-
-
-def _keys() -> list[bytes]:
-    configured = [k for k in settings.TRIGGERS_SECRET_KEYS if k]
-    if not configured:
-        return [hashlib.sha256(b"openintent-triggers:" + settings.SECRET_KEY.encode()).digest()]
-    keys = []
-    for text in configured:
-        key = base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
-        if len(key) != 32:
-            raise ImproperlyConfigured("TRIGGERS_SECRET_KEYS entries must be 32 bytes, urlsafe base64")
-        keys.append(key)
-    return keys
+_ASSOCIATED_DATA = "openintent-trigger-webhook-secret"
 
 
 def secret_encrypt(plaintext: str) -> str:
-    key = _keys()[0]
-    nonce = os.urandom(12)
-    sealed = AESGCM(key).encrypt(nonce, plaintext.encode(), _AAD)
-    return "v1:" + base64.urlsafe_b64encode(nonce + sealed).decode()
+    return seal({"secret": plaintext}, associated_data=_ASSOCIATED_DATA)
 
 
 def secret_decrypt(token: str) -> str:
-    if not token.startswith("v1:"):
-        raise ValueError("unknown secret format")
-    raw = base64.urlsafe_b64decode(token[3:])
-    nonce, sealed = raw[:12], raw[12:]
-    for key in _keys():
-        try:
-            return AESGCM(key).decrypt(nonce, sealed, _AAD).decode()
-        except Exception:  # noqa: BLE001 - InvalidTag: try the next (older) key
+    try:
+        return unseal(token, associated_data=_ASSOCIATED_DATA)["secret"]
+    except (VaultKeyError, KeyError, TypeError) as exc:
+        raise ValueError(str(exc)) from exc
+
+
+def secrets_reencrypt() -> int:
+    """Re-seal every trigger secret with the newest key. Returns how many moved."""
+    from vaults.crypto import KeyRing, keyring
+
+    from .models import Trigger
+
+    current = keyring().current.kid
+    moved = 0
+    for trigger in Trigger.objects.exclude(secret_encrypted="").only("pk", "secret_encrypted"):
+        if KeyRing.key_id_of(trigger.secret_encrypted) == current:
             continue
-    raise ValueError("no configured key decrypts this secret")
+        sealed = secret_encrypt(secret_decrypt(trigger.secret_encrypted))
+        moved += Trigger.objects.filter(pk=trigger.pk, secret_encrypted=trigger.secret_encrypted).update(secret_encrypted=sealed)
+    return moved

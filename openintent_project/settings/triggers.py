@@ -22,4 +22,3 @@ TRIGGERS_WEBHOOK_RATE_WINDOW_SECONDS = env.int("TRIGGERS_WEBHOOK_RATE_WINDOW_SEC
 TRIGGERS_WEBHOOK_MAX_BODY_BYTES = env.int("TRIGGERS_WEBHOOK_MAX_BODY_BYTES", default=1_048_576)
 # AES-256-GCM keys (urlsafe base64 of 32 bytes) for webhook secrets, newest first. Empty: a key
 # derived from SECRET_KEY (which lives outside the database).
-TRIGGERS_SECRET_KEYS = env.list("TRIGGERS_SECRET_KEYS", default=[])

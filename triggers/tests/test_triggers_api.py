@@ -216,3 +216,24 @@ def test_a_template_that_names_a_missing_parent_fails_the_manual_fire_and_record
     response = api.post(f"/api/v1/triggers/{trigger['trigger_id']}/fire")
     assert response.status_code == 404
     assert not TriggerFire.objects.exists() and not Intent.objects.exists()
+
+
+def test_webhook_secret_follows_vault_key_rotation(api, settings, tmp_path):
+    from django.core.management import call_command
+    from django.utils import timezone
+
+    from triggers import secrets
+    from vaults.crypto import generate_key_line
+
+    old, new = generate_key_line(), generate_key_line()
+    settings.OPENINTENT_VAULT_KEYS = [old]
+    sealed = secrets.secret_encrypt("hook-secret")
+    now = timezone.now()
+    trigger = Trigger.objects.create(name="hook", type="webhook", secret_encrypted=sealed, created_at=now, updated_at=now)
+    settings.OPENINTENT_VAULT_KEYS = [new, old]
+    assert secrets.secret_decrypt(sealed) == "hook-secret"
+    call_command("vaults_reencrypt", stdout=open(tmp_path / "out.txt", "w"))
+    trigger.refresh_from_db()
+    assert trigger.secret_encrypted != sealed
+    settings.OPENINTENT_VAULT_KEYS = [new]
+    assert secrets.secret_decrypt(trigger.secret_encrypted) == "hook-secret"

@@ -1,12 +1,17 @@
 from django.core.management.base import BaseCommand
 
+from triggers.secrets import secrets_reencrypt
 from vaults.crypto import keyring
 from vaults.services import credentials_reencrypt
 
 
 class Command(BaseCommand):
-    help = "Re-encrypt every stored credential secret with the newest vault key (after a rotation)."
+    help = "Re-encrypt every stored secret (credentials, trigger webhook secrets) with the newest vault key."
 
     def handle(self, *args, **options):
-        moved = credentials_reencrypt()
-        self.stdout.write(f"Re-encrypted {moved} credential secret(s) with key {keyring().current.kid}.")
+        credentials = credentials_reencrypt()
+        triggers = secrets_reencrypt()
+        self.stdout.write(
+            f"Re-encrypted {credentials} credential secret(s) and {triggers} trigger secret(s) "
+            f"with key {keyring().current.kid}."
+        )
