@@ -8,6 +8,10 @@ api_v1 = [
     path("server/config", discovery.ServerConfigView.as_view(), name="server-config"),
     # RFC-0001/0002 (+0025 respond): intents, events, assignments, graphs.
     path("", include("intents.api.urls")),
+    # RFC-0012 tasks and plans.
+    path("", include("intents.api.urls_tasks")),
+    # RFC-0015 memory, RFC-0016 agent lifecycle.
+    path("", include("agents_registry.api.urls")),
 ]
 
 urlpatterns = [

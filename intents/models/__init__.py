@@ -2,3 +2,4 @@
 Django sees its models."""
 
 from .core import Assignment, Dependency, Event, Intent, IntentStatus  # noqa: F401
+from .tasks import Plan, PlanStep, Task, TaskStatus  # noqa: F401,E402
