@@ -315,13 +315,18 @@ def agent_may_take_work(agent_id: str) -> bool:
 
 # --- other helpers' work, wired after merge ------------------------------------------------
 
+_MISSING_LOGGED: set = set()
+
+
 def _optional(module: str, name: str):
     """The leases and coordinator modules are built in parallel (BRIEF "Contracts"); until
     they are merged the call is skipped with a log line. The integrator removes this guard."""
     try:
         return getattr(importlib.import_module(module), name)
     except (ModuleNotFoundError, AttributeError):
-        logger.warning("%s.%s is not available; skipped", module, name)
+        if (module, name) not in _MISSING_LOGGED:
+            _MISSING_LOGGED.add((module, name))
+            logger.warning("%s.%s is not available (not merged yet); skipped", module, name)
         return None
 
 
