@@ -13,3 +13,7 @@ BEAT_SCHEDULE["tasks-timeout-sweep"] = {
     # RFC-0012 §3: claimed/running tasks past timeout_seconds fail and are retried.
     "task": "agents_registry.tasks.task_timeout_sweep_task", "schedule": settings.OPENINTENT_TASK_TIMEOUT_SWEEP_SECONDS,
 }
+BEAT_SCHEDULE["plans-checkpoint-timeout"] = {
+    # RFC-0012 §3: waiting checkpoints past their deadline get their on_timeout.
+    "task": "agents_registry.tasks.checkpoint_timeout_task", "schedule": settings.OPENINTENT_CHECKPOINT_TIMEOUT_SWEEP_SECONDS,
+}

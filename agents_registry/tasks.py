@@ -27,3 +27,11 @@ def task_timeout_sweep_task() -> int:
     from intents.services.tasks import task_timeout_sweep
 
     return task_timeout_sweep()
+
+
+@shared_task(name="agents_registry.tasks.checkpoint_timeout_task", ignore_result=True)
+def checkpoint_timeout_task() -> int:
+    """RFC-0012 §3 checkpoint timeouts (see ``task_timeout_sweep_task`` for why it is here)."""
+    from intents.services.tasks import checkpoint_timeout_sweep
+
+    return checkpoint_timeout_sweep()

@@ -542,9 +542,65 @@ def _resolve_checkpoint(intent: Intent, plan: Plan, checkpoint: dict, actor: str
             _plan_set_state(intent, plan, PlanState.ACTIVE, actor)
             plan.version -= 1
             Plan.objects.filter(pk=plan.pk).update(version=plan.version)
+            _plan_roll_up(intent, plan)
     else:
+        Plan.objects.filter(pk=plan.pk).update(checkpoints=plan.checkpoints)
         events.record(intent, "plan.checkpoint_rejected", actor, {"plan_id": pid, "checkpoint_id": cid, "rejected_by": actor, "reason": checkpoint.get("reason")})
         if plan.state not in FINAL_PLAN_STATES:
             _plan_set_state(intent, plan, PlanState.FAILED, actor, error="checkpoint_rejected")
             plan.version -= 1
             Plan.objects.filter(pk=plan.pk).update(version=plan.version)
+
+
+# --- checkpoint timeouts (12 §3) ------------------------------------------------------------
+
+DEFAULT_CHECKPOINT_TIMEOUT_HOURS = 24.0
+
+
+def _checkpoint_deadline(checkpoint: dict):
+    from openintent_project.api.timestamps import parse_timestamp
+
+    reached = checkpoint.get("reached_at")
+    if not reached:
+        return None
+    try:
+        hours = float(checkpoint.get("timeout_hours") or DEFAULT_CHECKPOINT_TIMEOUT_HOURS)
+        return parse_timestamp(reached) + timedelta(hours=hours)
+    except (TypeError, ValueError):
+        return None
+
+
+def checkpoint_timeout_sweep(*, now=None) -> int:
+    """Waiting checkpoints past ``reached_at + timeout_hours`` get their ``on_timeout``:
+    escalate, auto_approve or fail (12 §2 item 3). The checkpoint leaves ``waiting`` in the
+    same transaction, so it is handled once."""
+    now = now or timezone.now()
+    handled = 0
+    for plan_id, intent_id in Plan.objects.filter(state=PlanState.PAUSED).values_list("pk", "intent_id"):
+        with transaction.atomic():
+            intent = intent_lock(intent_id)
+            plan = Plan.objects.select_for_update(skip_locked=True).filter(pk=plan_id, state=PlanState.PAUSED).first()
+            if plan is None:
+                continue
+            checkpoints = [dict(c) for c in plan.checkpoints]
+            due = [c for c in checkpoints if c.get("status") == "waiting" and (_checkpoint_deadline(c) or now) < now]
+            for checkpoint in due:
+                action = checkpoint.get("on_timeout", "escalate")
+                handled += 1
+                if action == "escalate":
+                    checkpoint["status"] = "escalated"
+                    plan.checkpoints = checkpoints
+                    plan.version += 1
+                    plan.save(update_fields=["checkpoints", "version"])
+                    _escalate(intent, reason=f"Checkpoint '{checkpoint.get('name') or checkpoint.get('id')}' timed out",
+                              context={"plan_id": str(plan.pk), "checkpoint_id": checkpoint.get("id")})
+                    continue
+                checkpoint["status"] = "approved" if action == "auto_approve" else "rejected"
+                if action == "fail":
+                    checkpoint["reason"] = "timeout"
+                plan.checkpoints = checkpoints
+                plan.save(update_fields=["checkpoints"])
+                _resolve_checkpoint(intent, plan, checkpoint, SYSTEM)
+                plan.version += 1
+                Plan.objects.filter(pk=plan.pk).update(version=plan.version, checkpoints=plan.checkpoints)
+    return handled

@@ -226,3 +226,26 @@ def test_acl_hook_is_called_for_task_writes(api, intent, monkeypatch):
     task = new_task(api, intent, "mine")
     assert intruder.patch(f"/api/v1/tasks/{task['id']}", {"status": "running"}, format="json", HTTP_IF_MATCH="1").status_code == 403
     assert Task.objects.get(pk=task["id"]).status == "pending"
+
+
+@pytest.mark.parametrize("on_timeout, state, status", [
+    ("auto_approve", "completed", "approved"),
+    ("fail", "failed", "rejected"),
+    ("escalate", "paused", "escalated"),
+])
+def test_checkpoint_timeout_applies_on_timeout(api, intent, on_timeout, state, status):
+    from intents.services.tasks import checkpoint_timeout_sweep
+
+    a = new_task(api, intent, "a")
+    p = plan(api, intent, [a["id"]], checkpoints=[{"id": "cp", "name": "gate", "after_task": a["id"], "timeout_hours": 1, "on_timeout": on_timeout}])
+    plan_patch(api, p, state="active")
+    patch(api, a, status="running")
+    patch(api, a, status="completed")
+    before = api.get(f"/api/v1/plans/{p['id']}").json()
+    assert before["state"] == "paused"
+    assert checkpoint_timeout_sweep() == 0
+    assert checkpoint_timeout_sweep(now=timezone.now() + timedelta(hours=2)) == 1
+    after = api.get(f"/api/v1/plans/{p['id']}").json()
+    assert after["state"] == state and after["checkpoints"][0]["status"] == status
+    assert after["version"] > before["version"]
+    assert checkpoint_timeout_sweep(now=timezone.now() + timedelta(hours=2)) == 0
