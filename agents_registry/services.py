@@ -307,10 +307,10 @@ def agent_set_status(
 
 
 def agent_may_take_work(agent_id: str) -> bool:
-    """False while the agent is draining (or gone): it gets no new leases or task
-    assignments (16 §2). Unregistered agents may work (registration is optional)."""
+    """False while the agent is draining: it gets no new leases or task assignments
+    (16 §2). Unregistered agents may work (registration is optional); unhealthy ones too."""
     status = AgentRecord.objects.filter(pk=agent_id).values_list("status", flat=True).first()
-    return status is None or status in (AgentStatus.ACTIVE, AgentStatus.UNHEALTHY)
+    return status != AgentStatus.DRAINING
 
 
 # --- other helpers' work, wired after merge ------------------------------------------------

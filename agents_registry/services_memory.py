@@ -111,13 +111,41 @@ def _summary(entry: MemoryEntry, **extra) -> dict:
 
 # --- access (15 §3) -----------------------------------------------------------------------
 
+ACCESS_LEVELS = {"none": 0, "read": 1, "write": 2, "admin": 3}
+
+
+def namespace_access(principal: Principal, namespace: str) -> int:
+    """The principal's access to a semantic namespace (15 §3), from the server setting
+    ``OPENINTENT_MEMORY_NAMESPACE_PERMISSIONS`` = ``{namespace: {default, allow:[{agent,
+    access}]}}``; a key ending in ``*`` is a prefix, the longest match wins. Without a
+    rule: read for everyone, write for the entry's own agent."""
+    rules = settings.OPENINTENT_MEMORY_NAMESPACE_PERMISSIONS or {}
+    rule = rules.get(namespace)
+    if rule is None:
+        prefixes = [k for k in rules if k.endswith("*") and namespace.startswith(k[:-1])]
+        rule = rules[max(prefixes, key=len)] if prefixes else None
+    if rule is None:
+        return ACCESS_LEVELS["write"]
+    if principal.is_operator:
+        return ACCESS_LEVELS["admin"]
+    level = ACCESS_LEVELS.get(rule.get("default", "read"), 1)
+    for grant in rule.get("allow") or []:
+        if grant.get("agent") == principal.id:
+            level = max(level, ACCESS_LEVELS.get(grant.get("access"), 0))
+    return level
+
+
 def _may_read(principal: Principal, entry: MemoryEntry) -> bool:
-    return entry.memory_type == MemoryType.SEMANTIC or principal.may_act_for(entry.agent_id)
+    if entry.memory_type == MemoryType.SEMANTIC:
+        return principal.may_act_for(entry.agent_id) or namespace_access(principal, entry.namespace) >= ACCESS_LEVELS["read"]
+    return principal.may_act_for(entry.agent_id)
 
 
-def _require_write(principal: Principal, agent_id: str) -> None:
+def _require_write(principal: Principal, agent_id: str, *, memory_type: str | None = None, namespace: str | None = None) -> None:
     if not principal.may_act_for(agent_id):
         raise Forbidden(f"Principal may not write memory of agent '{agent_id}'")
+    if memory_type == MemoryType.SEMANTIC and namespace_access(principal, namespace) < ACCESS_LEVELS["write"]:
+        raise Forbidden(f"Principal may not write semantic namespace '{namespace}'")
 
 
 # --- CRUD ---------------------------------------------------------------------------------
@@ -189,7 +217,7 @@ def memory_create(
     seconds = ttl_seconds(ttl)
     task_id, intent_id = _scope_ids(scope)
     size = _size(value)
-    _require_write(principal, agent_id)
+    _require_write(principal, agent_id, memory_type=memory_type, namespace=namespace)
     duplicate = MemoryEntry.objects.filter(namespace=namespace, key=key)
     duplicate = duplicate.filter(memory_type=MemoryType.SEMANTIC) if memory_type == MemoryType.SEMANTIC else duplicate.filter(agent_id=agent_id).exclude(memory_type=MemoryType.SEMANTIC)
     existing = duplicate.values_list("pk", "version", "expires_at").first()
@@ -235,7 +263,7 @@ def memory_update(*, principal: Principal, entry_id: Any, expected_version: int,
     entry = MemoryEntry.objects.select_for_update().filter(pk=pk).first() if pk else None
     if entry is None or (entry.expires_at is not None and entry.expires_at <= now):
         raise NotFound(MEMORY_NOT_FOUND)
-    _require_write(principal, entry.agent_id)
+    _require_write(principal, entry.agent_id, memory_type=entry.memory_type, namespace=entry.namespace)
     if entry.version != expected_version:
         raise VersionConflict(current_version=entry.version)
     if value is not None:
@@ -265,7 +293,7 @@ def memory_delete(*, principal: Principal, entry_id: Any) -> str:
     entry = MemoryEntry.objects.select_for_update().filter(pk=pk).first() if pk else None
     if entry is None or (entry.expires_at is not None and entry.expires_at <= timezone.now()):
         raise NotFound(MEMORY_NOT_FOUND)
-    _require_write(principal, entry.agent_id)
+    _require_write(principal, entry.agent_id, memory_type=entry.memory_type, namespace=entry.namespace)
     _emit(entry, "memory.deleted", _summary(entry, version=entry.version), principal.id)
     entry.delete()
     return str(pk)
@@ -283,6 +311,10 @@ def memory_recall(*, principal: Principal, agent_id: str, namespace: str | None 
     entries = MemoryEntry.objects.filter(agent_id=agent_id).filter(Q(expires_at__isnull=True) | Q(expires_at__gt=now))
     if not principal.may_act_for(agent_id):
         entries = entries.filter(memory_type=MemoryType.SEMANTIC)
+        for pattern in settings.OPENINTENT_MEMORY_NAMESPACE_PERMISSIONS or {}:
+            probe = pattern[:-1] if pattern.endswith("*") else pattern
+            if namespace_access(principal, probe) < ACCESS_LEVELS["read"]:
+                entries = entries.exclude(namespace__startswith=probe) if pattern.endswith("*") else entries.exclude(namespace=probe)
     if namespace:
         entries = entries.filter(namespace__startswith=namespace[:-1]) if namespace.endswith("*") else entries.filter(namespace=namespace)
     if memory_type:

@@ -168,3 +168,18 @@ def test_expired_key_can_be_reused(alice):
     create(alice, key="k", ttl="1")
     MemoryEntry.objects.update(expires_at=timezone.now() - timedelta(seconds=1))
     create(alice, key="k")
+
+
+def test_semantic_namespace_permissions(alice):
+    rules = {"kb.*": {"default": "read", "allow": [{"agent": "alice", "access": "write"}]}, "secret": {"default": "none"}}
+    with override_settings(OPENINTENT_MEMORY_NAMESPACE_PERMISSIONS=rules):
+        create(alice, key="fact", namespace="kb.facts", memory_type="semantic")
+        bob = make_client(agent_id="bob")
+        response = bob.post("/api/v1/memory", {"agent_id": "bob", "namespace": "kb.facts", "key": "other", "value": {}, "memory_type": "semantic"}, format="json")
+        assert response.status_code == 403
+        create(bob, key="free", agent_id="bob", namespace="unruled", memory_type="semantic")
+        hidden = create(make_client(api_key=OPERATOR_KEY, agent_id="carol"), key="s", agent_id="carol", namespace="secret", memory_type="semantic")
+        assert bob.get(f"/api/v1/memory/{hidden['id']}").status_code == 403
+        assert bob.get("/api/v1/agents/carol/memory").json() == []
+        fact = MemoryEntry.objects.get(key="fact")
+        assert bob.get(f"/api/v1/memory/{fact.pk}").status_code == 200

@@ -372,7 +372,9 @@ def _plan_set_state(intent: Intent, plan: Plan, state: str, actor: str, **detail
     elif state == PlanState.FAILED:
         event = ("plan.failed", {"plan_id": pid, "failed_task_id": details.get("failed_task_id"), "error": details.get("error")})
     else:
-        event = ("plan.cancelled", {"plan_id": pid})
+        # plan.cancelled is not in the SDK's event enum (12 §2: "SSE only"); storing it would
+        # make the official client's get_events() raise, so it is not logged.
+        return
     events.record(intent, event[0], actor, event[1])
 
 

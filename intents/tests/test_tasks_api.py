@@ -249,3 +249,15 @@ def test_checkpoint_timeout_applies_on_timeout(api, intent, on_timeout, state, s
     assert after["state"] == state and after["checkpoints"][0]["status"] == status
     assert after["version"] > before["version"]
     assert checkpoint_timeout_sweep(now=timezone.now() + timedelta(hours=2)) == 0
+
+
+def test_every_stored_event_type_parses_in_the_official_client(api, intent):
+    from openintent.models import EventType
+
+    a = new_task(api, intent, "a")
+    p = plan(api, intent, [a["id"]])
+    plan_patch(api, p, state="active")
+    plan_patch(api, p, state="cancelled")
+    patch(api, a, status="cancelled")
+    for event_type in types(intent):
+        EventType(event_type)
