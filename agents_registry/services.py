@@ -188,6 +188,10 @@ def agent_register(
     answers 409, never a 500."""
     require_may_act_for(principal, agent_id)
     config = heartbeat_config_normalize(heartbeat_config)
+    for field in ("max_concurrent_tasks", "current_load"):
+        value = (capacity or {}).get(field)
+        if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 0):
+            raise InvalidInput.at(("body", "capacity", field), "Input should be a non-negative integer", type="int_type", input=value)
     now = timezone.now()
     fields = dict(
         name=name, role_id=role_id, capabilities=list(capabilities or []), capacity=capacity,

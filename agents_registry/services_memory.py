@@ -93,6 +93,22 @@ def _entry_intent_id(entry: MemoryEntry):
     return None
 
 
+def _lock_entry(pk, *, skip_locked: bool = False, **filters):
+    """Lock order everywhere is intent, then memory rows (task hooks archive memory while
+    holding the intent lock), so the entry's intent is locked first. Returns (entry, intent)."""
+    from intents.services import intent_lock
+
+    if pk is None:
+        return None, None
+    row = MemoryEntry.objects.filter(pk=pk, **filters).first()
+    if row is None:
+        return None, None
+    intent_id = _entry_intent_id(row)
+    intent = intent_lock(intent_id) if intent_id is not None else None
+    entry = MemoryEntry.objects.select_for_update(skip_locked=skip_locked).filter(pk=pk, **filters).first()
+    return entry, intent
+
+
 def _emit(entry: MemoryEntry, event_type: str, payload: dict, actor: str, intent=None) -> None:
     from intents import events
     from intents.services import intent_lock
@@ -260,7 +276,7 @@ def memory_update(*, principal: Principal, entry_id: Any, expected_version: int,
     size = _size(value) if value is not None else None
     pk = _as_uuid(entry_id)
     now = timezone.now()
-    entry = MemoryEntry.objects.select_for_update().filter(pk=pk).first() if pk else None
+    entry, intent = _lock_entry(pk)
     if entry is None or (entry.expires_at is not None and entry.expires_at <= now):
         raise NotFound(MEMORY_NOT_FOUND)
     _require_write(principal, entry.agent_id, memory_type=entry.memory_type, namespace=entry.namespace)
@@ -281,7 +297,7 @@ def memory_update(*, principal: Principal, entry_id: Any, expected_version: int,
     entry.version += 1
     entry.updated_at = entry.last_accessed_at = now
     entry.save()
-    _emit(entry, "memory.updated", _summary(entry, version=entry.version, previous_version=entry.version - 1, tags=entry.tags), principal.id)
+    _emit(entry, "memory.updated", _summary(entry, version=entry.version, previous_version=entry.version - 1, tags=entry.tags), principal.id, intent=intent)
     return entry
 
 
@@ -290,11 +306,11 @@ def memory_delete(*, principal: Principal, entry_id: Any) -> str:
     from intents.services import _as_uuid
 
     pk = _as_uuid(entry_id)
-    entry = MemoryEntry.objects.select_for_update().filter(pk=pk).first() if pk else None
+    entry, intent = _lock_entry(pk)
     if entry is None or (entry.expires_at is not None and entry.expires_at <= timezone.now()):
         raise NotFound(MEMORY_NOT_FOUND)
     _require_write(principal, entry.agent_id, memory_type=entry.memory_type, namespace=entry.namespace)
-    _emit(entry, "memory.deleted", _summary(entry, version=entry.version), principal.id)
+    _emit(entry, "memory.deleted", _summary(entry, version=entry.version), principal.id, intent=intent)
     entry.delete()
     return str(pk)
 
@@ -345,10 +361,10 @@ def memory_recall(*, principal: Principal, agent_id: str, namespace: str | None 
 def memory_expire_one(entry_id) -> bool:
     """Delete one expired entry with its ``memory.expired`` event; idempotent."""
     with transaction.atomic():
-        entry = MemoryEntry.objects.select_for_update(skip_locked=True).filter(pk=entry_id, expires_at__lte=timezone.now()).first()
+        entry, intent = _lock_entry(entry_id, skip_locked=True, expires_at__lte=timezone.now())
         if entry is None:
             return False
-        _emit(entry, "memory.expired", _summary(entry, expires_at=format_timestamp(entry.expires_at)), "system")
+        _emit(entry, "memory.expired", _summary(entry, expires_at=format_timestamp(entry.expires_at)), "system", intent=intent)
         entry.delete()
         return True
 

@@ -175,3 +175,8 @@ def test_draining_agent_without_work_is_deregistered_and_refused_tasks(db):
     assert refused.status_code == 409 and "draining" in refused.json()["detail"]
     agent_health_sweep()
     assert AgentRecord.objects.get(pk="alice").status == "deregistered"
+
+
+def test_capacity_values_are_checked(alice):
+    assert register(alice, "alice", capacity={"max_concurrent_tasks": "many"}).status_code == 400
+    assert register(alice, "alice", capacity={"max_concurrent_tasks": 3, "current_load": 1}).status_code == 200

@@ -87,8 +87,22 @@ def _tasks_of_intent(intent: Intent, ids: Iterable[str], loc: tuple) -> list[Tas
     return [found[str(pk)] for pk, _ in parsed]
 
 
+def _validate_memory_policy(policy: dict | None) -> None:
+    if policy is None:
+        return
+    loc = ("body", "memory_policy")
+    for name in ("archive_on_completion", "inherit_from_parent"):
+        if name in policy and not isinstance(policy[name], bool):
+            raise InvalidInput.at((*loc, name), "Input should be a valid boolean", type="bool_type", input=policy[name])
+    for name in ("max_entries", "max_total_size_kb"):
+        value = policy.get(name)
+        if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 0):
+            raise InvalidInput.at((*loc, name), "Input should be a non-negative integer", type="int_type", input=value)
+
+
 @transaction.atomic
 def task_create(*, principal: Principal, intent_id: Any, name: str, **fields: Any) -> Task:
+    _validate_memory_policy(fields.get("memory_policy"))
     intent = intent_lock(intent_id)
     access.require_permission(principal, intent, Permission.WRITE)
     depends_on = [str(t.pk) for t in _tasks_of_intent(intent, fields.pop("depends_on", []) or [], ("body", "depends_on"))]
@@ -437,6 +451,17 @@ def _validate_checkpoints(checkpoints: list) -> list[dict]:
             raise InvalidInput.at(loc, "Input should be a valid dictionary", type="dict_type", input=checkpoint)
         checkpoint = dict(checkpoint)
         _enum(checkpoint.setdefault("on_timeout", "escalate"), CHECKPOINT_TIMEOUT_ACTIONS, (*loc, "on_timeout"))
+        for name in ("id", "name", "after_task", "after", "status", "approved_by"):
+            if checkpoint.get(name) is not None and not isinstance(checkpoint[name], str):
+                raise InvalidInput.at((*loc, name), "Input should be a valid string", type="string_type", input=checkpoint[name])
+        approvers = checkpoint.get("approvers")
+        if approvers is not None and (not isinstance(approvers, list) or not all(isinstance(a, str) for a in approvers)):
+            raise InvalidInput.at((*loc, "approvers"), "Input should be a list of strings", type="list_type", input=approvers)
+        if "requires_approval" in checkpoint and not isinstance(checkpoint["requires_approval"], bool):
+            raise InvalidInput.at((*loc, "requires_approval"), "Input should be a valid boolean", type="bool_type", input=checkpoint["requires_approval"])
+        hours = checkpoint.get("timeout_hours")
+        if hours is not None and (isinstance(hours, bool) or not isinstance(hours, (int, float)) or hours <= 0):
+            raise InvalidInput.at((*loc, "timeout_hours"), "Input should be a positive number", type="float_type", input=hours)
         checkpoint.setdefault("id", f"cp-{i + 1}")
         checkpoint.setdefault("requires_approval", True)
         checkpoint.setdefault("approvers", [])

@@ -261,3 +261,19 @@ def test_every_stored_event_type_parses_in_the_official_client(api, intent):
     patch(api, a, status="cancelled")
     for event_type in types(intent):
         EventType(event_type)
+
+
+@pytest.mark.parametrize("body", [
+    {"memory_policy": {"max_entries": "5"}},
+    {"memory_policy": {"archive_on_completion": "yes"}},
+])
+def test_memory_policy_values_are_checked(api, intent, body):
+    new_task(api, intent, "a", expect=400, **body)
+
+
+@pytest.mark.parametrize("checkpoint", [
+    {"id": 1}, {"approvers": "alice"}, {"timeout_hours": "soon"}, {"on_timeout": "panic"}, {"requires_approval": "no"},
+])
+def test_checkpoint_values_are_checked(api, intent, checkpoint):
+    response = api.post("/api/v1/plans", {"intent_id": intent["id"], "checkpoints": [checkpoint]}, format="json")
+    assert response.status_code == 400, response.content
