@@ -327,7 +327,9 @@ def _optional(module: str, name: str):
     they are merged the call is skipped with a log line. The integrator removes this guard."""
     try:
         return getattr(importlib.import_module(module), name)
-    except (ModuleNotFoundError, AttributeError):
+    except (ModuleNotFoundError, AttributeError) as error:
+        if isinstance(error, ModuleNotFoundError) and error.name != module:
+            raise  # the module exists but is broken: never hide that
         if (module, name) not in _MISSING_LOGGED:
             _MISSING_LOGGED.add((module, name))
             logger.warning("%s.%s is not available (not merged yet); skipped", module, name)
@@ -389,6 +391,28 @@ def _die(record: AgentRecord, reason: str, silence_from) -> None:
     agent_release_work(agent_id=record.agent_id, reason=reason)
 
 
+def _silence_base(record: AgentRecord, now, resumed_at):
+    base = record.last_heartbeat_at or record.registered_at
+    if resumed_at and (now - resumed_at).total_seconds() <= record.dead_after_seconds:
+        base = max(base, resumed_at)
+    return base
+
+
+def _sweep_candidates(now, resumed_at) -> list[tuple[str, str]]:
+    """Agents the sweep must look at, read without locks in one query: silent past a
+    threshold, or draining. Only these are then locked one by one."""
+    rows = AgentRecord.objects.filter(status__in=LIVE_STATUSES).only(
+        "agent_id", "status", "last_heartbeat_at", "registered_at", "heartbeat_config")
+    due = []
+    for record in rows:
+        silence = (now - _silence_base(record, now, resumed_at)).total_seconds()
+        if (record.status == AgentStatus.DRAINING
+                or (record.status == AgentStatus.ACTIVE and silence > record.unhealthy_after_seconds)
+                or (record.status == AgentStatus.UNHEALTHY and silence > record.dead_after_seconds)):
+            due.append((record.agent_id, record.status))
+    return due
+
+
 def agent_health_sweep(*, now=None) -> dict[str, int]:
     """One run of the health sweep. Each agent is handled in its own transaction, under its
     row lock, and only if its status is still the one read."""
@@ -396,15 +420,12 @@ def agent_health_sweep(*, now=None) -> dict[str, int]:
     with transaction.atomic():
         resumed_at = _sweep_resumed_at(now)
     counts = {"unhealthy": 0, "dead": 0, "deregistered": 0}
-    candidates = list(AgentRecord.objects.filter(status__in=LIVE_STATUSES).values_list("agent_id", "status"))
-    for agent_id, seen_status in candidates:
+    for agent_id, seen_status in _sweep_candidates(now, resumed_at):
         with transaction.atomic():
             record = AgentRecord.objects.select_for_update(skip_locked=True).filter(pk=agent_id, status=seen_status).first()
             if record is None:
                 continue
-            base = record.last_heartbeat_at or record.registered_at
-            if resumed_at and (now - resumed_at).total_seconds() <= record.dead_after_seconds:
-                base = max(base, resumed_at)
+            base = _silence_base(record, now, resumed_at)
             silence = (now - base).total_seconds()
             if record.status == AgentStatus.ACTIVE and silence > record.unhealthy_after_seconds:
                 _transition(record, AgentStatus.UNHEALTHY, "heartbeat_timeout", "system")

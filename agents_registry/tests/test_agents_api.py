@@ -180,3 +180,23 @@ def test_draining_agent_without_work_is_deregistered_and_refused_tasks(db):
 def test_capacity_values_are_checked(alice):
     assert register(alice, "alice", capacity={"max_concurrent_tasks": "many"}).status_code == 400
     assert register(alice, "alice", capacity={"max_concurrent_tasks": 3, "current_load": 1}).status_code == 200
+
+
+def test_death_calls_lease_release_and_coordinator_failover(db, monkeypatch):
+    import sys
+    import types
+
+    calls = []
+    leases = types.ModuleType("intents.services.leases")
+    leases.lease_release_all_for_agent = lambda *, agent_id, reason: calls.append(("leases", agent_id, reason)) or 2
+    monkeypatch.setitem(sys.modules, "intents.services.leases", leases)
+    governance = types.ModuleType("governance.services")
+    governance.coordinator_failover_for_agent = lambda *, agent_id: calls.append(("coordinator", agent_id)) or 1
+    monkeypatch.setitem(sys.modules, "governance.services", governance)
+    alice = make_client(agent_id="alice")
+    register(alice, "alice", heartbeat_config={"interval_seconds": 1})
+    now = timezone.now()
+    SweepState.objects.create(pk=1, last_run_at=now, resumed_at=now - timedelta(hours=1))
+    AgentRecord.objects.filter(pk="alice").update(status="unhealthy", last_heartbeat_at=now - timedelta(seconds=60))
+    assert agent_health_sweep(now=now + timedelta(seconds=1))["dead"] == 1
+    assert calls == [("leases", "alice", "agent_dead"), ("coordinator", "alice")]
