@@ -2,7 +2,7 @@
 
 from django.contrib import admin
 from django.urls import reverse
-from django.utils.html import format_html, format_html_join
+from django.utils.html import format_html_join
 
 from openintent_project.admin_utils import ReadOnlyAdminMixin, pretty_json
 

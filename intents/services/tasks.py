@@ -14,13 +14,14 @@ from django.db import transaction
 from django.utils import timezone
 
 from openintent_project.api.principal import Principal
+from openintent_project.api.timestamps import format_timestamp, parse_timestamp
 from openintent_project.errors import Conflict, Forbidden, InvalidInput, NotFound, VersionConflict
 
 from .. import access, events
 from ..access import Permission
 from ..models import Intent, Plan, PlanStep, Task, TaskStatus
 from ..models.tasks import PlanFailureAction, PlanState  # noqa: F401
-from .core import _as_uuid, intent_get, intent_lock
+from .core import _as_uuid, intent_lock
 
 logger = logging.getLogger(__name__)
 
@@ -307,8 +308,6 @@ def _retry(intent: Intent, task: Task, actor: str) -> None:
     task.status, task.attempt = TaskStatus.READY, task.attempt + 1
     task.error = task.completed_at = task.assigned_agent = task.claimed_at = task.started_at = None
     _save(task, "status", "attempt", "error", "completed_at", "assigned_agent", "claimed_at", "started_at")
-    from openintent_project.api.timestamps import format_timestamp
-
     events.record(intent, "task.retrying", actor, {"task_id": str(task.pk), "attempt": task.attempt, "next_attempt_at": format_timestamp(now)})
 
 
@@ -340,8 +339,6 @@ def _reach_checkpoints(intent: Intent, plan: Plan, task: Task) -> bool:
     """Checkpoints after ``task`` (12 §2 item 1). True when the plan paused on one."""
     paused = False
     now = timezone.now()
-    from openintent_project.api.timestamps import format_timestamp
-
     checkpoints = [dict(c) for c in plan.checkpoints]
     for checkpoint in checkpoints:
         after = checkpoint.get("after_task") or checkpoint.get("after")
@@ -557,8 +554,6 @@ def plan_update(*, principal: Principal, plan_id: Any, expected_version: int, **
 
 
 def _resolve_checkpoint(intent: Intent, plan: Plan, checkpoint: dict, actor: str) -> None:
-    from openintent_project.api.timestamps import format_timestamp
-
     pid, cid = str(plan.pk), checkpoint.get("id")
     if checkpoint["status"] == "approved":
         checkpoint["approved_by"] = checkpoint.get("approved_by") or actor
@@ -585,8 +580,6 @@ DEFAULT_CHECKPOINT_TIMEOUT_HOURS = 24.0
 
 
 def _checkpoint_deadline(checkpoint: dict):
-    from openintent_project.api.timestamps import parse_timestamp
-
     reached = checkpoint.get("reached_at")
     if not reached:
         return None
