@@ -117,3 +117,17 @@ class PlanStep(models.Model):
     class Meta:
         ordering = ["plan", "position"]
         constraints = [models.UniqueConstraint(fields=["plan", "task"], name="plan_step_unique")]
+
+
+def _on_event_recorded(sender, event, **kwargs):
+    """Tasks follow their intent's suspension (12 §2 item 4). Connected here because this
+    module is loaded in every process (web, worker, beat); the rule lives in the service."""
+    if event.event_type in ("status_changed", "intent.resumed"):
+        from intents.services.tasks import tasks_follow_intent_suspension
+
+        tasks_follow_intent_suspension(event)
+
+
+from intents.signals import event_recorded  # noqa: E402
+
+event_recorded.connect(_on_event_recorded, dispatch_uid="intents.tasks.follow_suspension")

@@ -624,3 +624,28 @@ def checkpoint_timeout_sweep(*, now=None) -> int:
                 plan.version += 1
                 Plan.objects.filter(pk=plan.pk).update(version=plan.version, checkpoints=plan.checkpoints)
     return handled
+
+
+# --- intent suspension (12 §2 item 4, RFC-0025) -------------------------------------------
+
+SUSPENDED_REASON = "intent_suspended"
+
+
+def tasks_follow_intent_suspension(event) -> None:
+    """While an intent is ``suspended_awaiting_input`` its running tasks are ``blocked``
+    (``blocked_reason: intent_suspended``); when it resumes they run again. Called from the
+    ``event_recorded`` hook, inside the transaction that holds the intent lock."""
+    intent = event.intent
+    if event.event_type == "status_changed" and event.payload.get("status") == "suspended_awaiting_input":
+        for task in Task.objects.select_for_update().filter(intent=intent, status=TaskStatus.RUNNING).order_by("created_at", "id"):
+            task.status, task.blocked_reason = TaskStatus.BLOCKED, SUSPENDED_REASON
+            _save(task, "status", "blocked_reason")
+            events.record(intent, "task.blocked", SYSTEM, {"task_id": str(task.pk), "reason": SUSPENDED_REASON, "blocked_by": None})
+    elif event.event_type == "intent.resumed" or (
+        event.event_type == "status_changed" and event.payload.get("previous_status") == "suspended_awaiting_input"
+    ):
+        blocked = Task.objects.select_for_update().filter(intent=intent, status=TaskStatus.BLOCKED, blocked_reason=SUSPENDED_REASON)
+        for task in blocked.order_by("created_at", "id"):
+            task.status, task.blocked_reason = TaskStatus.RUNNING, None
+            _save(task, "status", "blocked_reason")
+            events.record(intent, "task.unblocked", SYSTEM, {"task_id": str(task.pk), "resolution": "intent_resumed"})

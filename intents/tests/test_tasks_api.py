@@ -277,3 +277,16 @@ def test_memory_policy_values_are_checked(api, intent, body):
 def test_checkpoint_values_are_checked(api, intent, checkpoint):
     response = api.post("/api/v1/plans", {"intent_id": intent["id"], "checkpoints": [checkpoint]}, format="json")
     assert response.status_code == 400, response.content
+
+
+def test_running_tasks_block_while_the_intent_is_suspended(api, intent):
+    a = new_task(api, intent, "a")
+    patch(api, a, status="running")
+    version = api.get(f"/api/v1/intents/{intent['id']}").json()["version"]
+    response = api.post(f"/api/v1/intents/{intent['id']}/status", {"status": "suspended_awaiting_input"}, format="json", HTTP_IF_MATCH=str(version))
+    assert response.status_code == 200, response.content
+    blocked = get(api, a)
+    assert blocked["status"] == "blocked" and blocked["blocked_reason"] == "intent_suspended"
+    response = api.post(f"/api/v1/intents/{intent['id']}/status", {"status": "active"}, format="json", HTTP_IF_MATCH=str(version + 1))
+    assert response.status_code == 200, response.content
+    assert get(api, a)["status"] == "running"
