@@ -41,6 +41,21 @@ def test_production_agents_memory_and_plans(production_database, production_redi
             c.agent_heartbeat("worker")
         assert c.get_plan(plan.id).state == PlanState.COMPLETED
 
+        # racing PATCHes with one version: exactly one wins, on tasks and on memory
+        contested = c.create_task(intent.id, "contested")
+        headers = {"X-API-Key": "dev-user-key", "X-Agent-ID": "worker", "If-Match": "1"}
+
+        def start(_):
+            return requests.patch(f"{server.url}/api/v1/tasks/{contested.id}", json={"status": "running"}, headers=headers, timeout=10).status_code
+        with ThreadPoolExecutor(6) as pool:
+            assert sorted(pool.map(start, range(6))) == [200] + [409] * 5
+        note = c.create_memory("worker", "race", "k", {"v": 0})
+
+        def write(i):
+            return requests.patch(f"{server.url}/api/v1/memory/{note.id}", json={"value": {"v": i}}, headers=headers, timeout=10).status_code
+        with ThreadPoolExecutor(6) as pool:
+            assert sorted(pool.map(write, range(6))) == [200] + [409] * 5
+
         entry = c.create_memory("worker", "tmp", "k", {"v": 1}, ttl="1", tags=["x"])
         assert [e.id for e in c.list_memory("worker", tags=["x"])] == [entry.id]
         time.sleep(1.2)
