@@ -8,7 +8,8 @@ from openintent_project.api.principal import principal_for_user
 from openintent_project.errors import ProtocolError
 
 from .models import AgentRecord, ApiKey, MemoryEntry
-from .services import agent_active_lease_counts, agent_set_status, api_key_create, api_key_revoke
+from .selectors import agent_active_lease_counts
+from .services import agent_set_status, api_key_create, api_key_revoke
 
 
 

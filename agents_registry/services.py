@@ -1,7 +1,6 @@
 from __future__ import annotations
 
 import hashlib
-import importlib
 import logging
 import secrets
 from dataclasses import dataclass
@@ -24,6 +23,7 @@ from openintent_project.errors import (
 )
 
 from .models import LIVE_STATUSES, AgentRecord, AgentStatus, ApiKey, SweepState
+from .selectors import agent_active_lease_counts, agent_lease_intent_ids, optional_hook
 from .signals import agent_event
 
 
@@ -319,36 +319,6 @@ def agent_may_take_work(agent_id: str) -> bool:
 
 # --- other helpers' work, wired after merge ------------------------------------------------
 
-_MISSING_LOGGED: set = set()
-
-
-def _optional(module: str, name: str):
-    """The leases and coordinator modules are built in parallel (BRIEF "Contracts"); until
-    they are merged the call is skipped with a log line. The integrator removes this guard."""
-    try:
-        return getattr(importlib.import_module(module), name)
-    except (ModuleNotFoundError, AttributeError) as error:
-        if isinstance(error, ModuleNotFoundError) and error.name != module:
-            raise  # the module exists but is broken: never hide that
-        if (module, name) not in _MISSING_LOGGED:
-            _MISSING_LOGGED.add((module, name))
-            logger.warning("%s.%s is not available (not merged yet); skipped", module, name)
-        return None
-
-
-def agent_lease_intent_ids(agent_id: str) -> list:
-    """Intents where the agent holds an active lease. TO WIRE: the leases model is built by
-    another helper; until then no leases exist."""
-    selector = _optional("intents.selectors_leases", "active_lease_intent_ids_for_agent")
-    return list(selector(agent_id=agent_id)) if selector else []
-
-
-def agent_active_lease_counts(agent_ids: list[str]) -> dict[str, int]:
-    """Active leases per agent, for the admin and the drain check. TO WIRE (see above)."""
-    selector = _optional("intents.selectors_leases", "active_lease_counts_for_agents")
-    return dict(selector(agent_ids=agent_ids)) if selector else {}
-
-
 def agent_release_work(*, agent_id: str, reason: str) -> dict:
     """Everything a dead or deregistered agent leaves behind (16 §4 step 2), in the caller's
     transaction: its leases are released, its claimed/running tasks fail and are retried,
@@ -356,11 +326,11 @@ def agent_release_work(*, agent_id: str, reason: str) -> dict:
     from intents.services.tasks import tasks_fail_for_agent
 
     result = {"leases_released": 0, "tasks_failed": 0, "coordinator_failovers": 0}
-    release = _optional("intents.services.leases", "lease_release_all_for_agent")
+    release = optional_hook("intents.services.leases", "lease_release_all_for_agent")
     if release is not None:
         result["leases_released"] = release(agent_id=agent_id, reason="agent_dead" if reason != "deregistered" else reason)
     result["tasks_failed"] = tasks_fail_for_agent(agent_id=agent_id, error="agent_dead" if reason != "deregistered" else "agent_deregistered")
-    failover = _optional("governance.services", "coordinator_failover_for_agent")
+    failover = optional_hook("governance.services", "coordinator_failover_for_agent")
     if failover is not None:
         result["coordinator_failovers"] = failover(agent_id=agent_id)
     return result
