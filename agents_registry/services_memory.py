@@ -226,6 +226,7 @@ def memory_create(
     pinned: bool = False,
     priority: str = MemoryPriority.NORMAL,
     sensitivity: str | None = None,
+    expires_at=None,
 ) -> MemoryEntry:
     _check_enum(memory_type, MemoryType, ("body", "memory_type"))
     _check_enum(priority, MemoryPriority, ("body", "priority"))
@@ -256,7 +257,8 @@ def memory_create(
                 scope=scope, scope_task_id=task_id, scope_intent_id=intent_id, tags=list(tags or []), ttl=ttl,
                 pinned=pinned, priority=priority, sensitivity=sensitivity, size_bytes=size,
                 created_at=now, updated_at=now, last_accessed_at=now,
-                expires_at=now + timedelta(seconds=seconds) if seconds is not None else None,
+                # expires_at overrides ttl (15 §4)
+                expires_at=expires_at or (now + timedelta(seconds=seconds) if seconds is not None else None),
             )
     except IntegrityError:
         raise Conflict("Memory entry already exists") from None
@@ -268,7 +270,7 @@ def memory_create(
 @transaction.atomic
 def memory_update(*, principal: Principal, entry_id: Any, expected_version: int, value: dict | None = None,
                   tags: list[str] | None = None, pinned: bool | None = None, priority: str | None = None,
-                  ttl: str | None = None) -> MemoryEntry:
+                  ttl: str | None = None, expires_at=None) -> MemoryEntry:
     from intents.services import _as_uuid
 
     _check_enum(priority, MemoryPriority, ("body", "priority"))
@@ -294,6 +296,8 @@ def memory_update(*, principal: Principal, entry_id: Any, expected_version: int,
     if ttl is not None:
         entry.ttl = ttl
         entry.expires_at = now + timedelta(seconds=seconds) if seconds is not None else None
+    if expires_at is not None:
+        entry.expires_at = expires_at
     entry.version += 1
     entry.updated_at = entry.last_accessed_at = now
     entry.save()

@@ -76,6 +76,7 @@ class MemoryCreateInputSerializer(serializers.Serializer):
     pinned = StrictBooleanField(required=False, default=False)
     priority = StrictCharField(required=False, default="normal")
     sensitivity = StrictCharField(required=False, allow_null=True, default=None)
+    expires_at = TimestampField(required=False, allow_null=True, default=None, help_text="Overrides ttl (RFC-0015).")
 
 
 class MemoryUpdateInputSerializer(serializers.Serializer):
@@ -84,6 +85,7 @@ class MemoryUpdateInputSerializer(serializers.Serializer):
     pinned = StrictBooleanField(required=False, allow_null=True)
     priority = StrictCharField(required=False, allow_null=True)
     ttl = StrictCharField(required=False, allow_null=True)
+    expires_at = TimestampField(required=False, allow_null=True, help_text="Overrides ttl (RFC-0015).")
 
 
 class CommaListField(serializers.CharField):

@@ -200,3 +200,19 @@ def test_death_calls_lease_release_and_coordinator_failover(db, monkeypatch):
     AgentRecord.objects.filter(pk="alice").update(status="unhealthy", last_heartbeat_at=now - timedelta(seconds=60))
     assert agent_health_sweep(now=now + timedelta(seconds=1))["dead"] == 1
     assert calls == [("leases", "alice", "agent_dead"), ("coordinator", "alice")]
+
+
+def test_heartbeat_can_start_a_drain_and_deregistration_hands_tasks_back(db):
+    alice = make_client(agent_id="alice")
+    register(alice, "alice")
+    body = alice.post("/api/v1/agents/alice/heartbeat", {"status": "draining"}, format="json").json()
+    assert body["agent_status"] == "draining" and body["pending_commands"] == []
+    intent = alice.post("/api/v1/intents", {"title": "t"}, format="json").json()
+    alice.patch("/api/v1/agents/alice/status", {"status": "active"}, format="json")
+    task = alice.post("/api/v1/tasks", {"intent_id": intent["id"], "name": "w"}, format="json").json()
+    alice.patch(f"/api/v1/tasks/{task['id']}", {"status": "running"}, format="json", HTTP_IF_MATCH="1")
+    alice.patch("/api/v1/agents/alice/status", {"status": "deregistered"}, format="json")
+    after = alice.get(f"/api/v1/tasks/{task['id']}").json()
+    assert after["status"] == "ready" and after["attempt"] == 2
+    lifecycle = [e.payload["reason"] for e in Event.objects.filter(intent_id=intent["id"], event_type="agent.lifecycle")]
+    assert lifecycle == ["deregistered"]

@@ -183,3 +183,11 @@ def test_semantic_namespace_permissions(alice):
         assert bob.get("/api/v1/agents/carol/memory").json() == []
         fact = MemoryEntry.objects.get(key="fact")
         assert bob.get(f"/api/v1/memory/{fact.pk}").status_code == 200
+
+
+def test_expires_at_overrides_ttl(alice):
+    entry = create(alice, ttl="duration:PT24H", expires_at="2030-01-01T00:00:00")
+    assert entry["expires_at"] == "2030-01-01T00:00:00"
+    updated = alice.patch(f"/api/v1/memory/{entry['id']}", {"expires_at": "2031-01-01T00:00:00"}, format="json", HTTP_IF_MATCH="1").json()
+    assert updated["expires_at"] == "2031-01-01T00:00:00"
+    assert alice.post("/api/v1/memory", {"agent_id": "alice", "namespace": "n", "key": "z", "value": {}, "expires_at": "soon"}, format="json").status_code == 400
