@@ -83,9 +83,9 @@ class TaskViewSet(ProtocolViewSet):
         data["requires_tools"] = [dict(t) for t in data["requires_tools"]]
         return Response(task_dict(services.task_create(principal=self.principal, **data)))
 
-    @extend_schema(operation_id="tasks_retrieve", responses={200: OpenApiTypes.OBJECT, **errors(404)})
+    @extend_schema(operation_id="tasks_retrieve", responses={200: OpenApiTypes.OBJECT, **errors(403, 404)})
     def retrieve(self, request, pk=None):
-        return Response(task_dict(services.task_get(pk)))
+        return Response(task_dict(services.task_read(principal=self.principal, task_id=pk)))
 
     @extend_schema(operation_id="tasks_update", parameters=[IF_MATCH], request=TaskUpdateInputSerializer, responses={200: OpenApiTypes.OBJECT, **errors(400, 403, 404, 409, 428)})
     def partial_update(self, request, pk=None):
@@ -94,13 +94,13 @@ class TaskViewSet(ProtocolViewSet):
         task = services.task_update(principal=self.principal, task_id=pk, expected_version=version, **data)
         return Response(task_dict(task))
 
-    @extend_schema(operation_id="intents_tasks_list", parameters=[TaskListQuerySerializer], responses={200: OpenApiTypes.OBJECT, **errors(400)})
+    @extend_schema(operation_id="intents_tasks_list", parameters=[TaskListQuerySerializer], responses={200: OpenApiTypes.OBJECT, **errors(400, 403)})
     def intent_tasks(self, request, intent_id=None):
         query = self.query(TaskListQuerySerializer)
         status = query.get("status")
         if status is not None and status not in services.TaskStatus.values:
             raise InvalidInput.at(("query", "status"), f"Input should be one of: {', '.join(services.TaskStatus.values)}", type="enum", input=status)
-        tasks = services.task_list(intent_id=intent_id, status=status, limit=query["limit"], offset=query["offset"])
+        tasks = services.task_list(principal=self.principal, intent_id=intent_id, status=status, limit=query["limit"], offset=query["offset"])
         return Response([task_dict(t) for t in tasks])
 
 
@@ -110,9 +110,9 @@ class PlanViewSet(ProtocolViewSet):
         data = self.body(PlanCreateInputSerializer)
         return Response(plan_dict(services.plan_create(principal=self.principal, **data)))
 
-    @extend_schema(operation_id="plans_retrieve", responses={200: OpenApiTypes.OBJECT, **errors(404)})
+    @extend_schema(operation_id="plans_retrieve", responses={200: OpenApiTypes.OBJECT, **errors(403, 404)})
     def retrieve(self, request, pk=None):
-        return Response(plan_dict(services.plan_get(pk)))
+        return Response(plan_dict(services.plan_read(principal=self.principal, plan_id=pk)))
 
     @extend_schema(operation_id="plans_update", parameters=[IF_MATCH], request=PlanUpdateInputSerializer, responses={200: OpenApiTypes.OBJECT, **errors(400, 403, 404, 409, 428)})
     def partial_update(self, request, pk=None):
@@ -121,6 +121,6 @@ class PlanViewSet(ProtocolViewSet):
         plan = services.plan_update(principal=self.principal, plan_id=pk, expected_version=version, **data)
         return Response(plan_dict(plan))
 
-    @extend_schema(operation_id="intents_plans_list", responses={200: OpenApiTypes.OBJECT, **errors()})
+    @extend_schema(operation_id="intents_plans_list", responses={200: OpenApiTypes.OBJECT, **errors(403)})
     def intent_plans(self, request, intent_id=None):
-        return Response([plan_dict(p) for p in services.plan_list(intent_id=intent_id)])
+        return Response([plan_dict(p) for p in services.plan_list(principal=self.principal, intent_id=intent_id)])

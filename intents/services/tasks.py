@@ -46,17 +46,39 @@ def _ms(start, end) -> int | None:
 
 def task_get(task_id: Any) -> Task:
     pk = _as_uuid(task_id)
-    task = Task.objects.filter(pk=pk).first() if pk else None
+    task = Task.objects.select_related("intent").filter(pk=pk).first() if pk else None
     if task is None:
         raise NotFound(TASK_NOT_FOUND)
     return task
 
 
-def task_list(*, intent_id: Any, status: str | None = None, limit: int = 100, offset: int = 0) -> list[Task]:
+def _readable_intent(principal: Principal | None, intent_id: Any) -> Intent | None:
+    """The intent when it exists and ``principal`` may read it (11 §2: reads of tasks and
+    plans need read on the owning intent); None for an unknown intent (REF: ``[]``)."""
     pk = _as_uuid(intent_id)
-    if pk is None:
+    intent = Intent.objects.filter(pk=pk).first() if pk else None
+    if intent is not None and principal is not None:
+        access.require_permission(principal, intent, Permission.READ)
+    return intent
+
+
+def task_read(*, principal: Principal, task_id: Any) -> Task:
+    task = task_get(task_id)
+    access.require_permission(principal, task.intent, Permission.READ)
+    return task
+
+
+def plan_read(*, principal: Principal, plan_id: Any) -> Plan:
+    plan = plan_get(plan_id)
+    access.require_permission(principal, plan.intent, Permission.READ)
+    return plan
+
+
+def task_list(*, intent_id: Any, principal: Principal | None = None, status: str | None = None, limit: int = 100, offset: int = 0) -> list[Task]:
+    intent = _readable_intent(principal, intent_id)
+    if intent is None:
         return []
-    tasks = Task.objects.filter(intent_id=pk)
+    tasks = Task.objects.filter(intent=intent)
     if status:
         tasks = tasks.filter(status=status)
     return list(tasks.order_by("created_at", "id")[offset:offset + limit])
@@ -64,15 +86,15 @@ def task_list(*, intent_id: Any, status: str | None = None, limit: int = 100, of
 
 def plan_get(plan_id: Any) -> Plan:
     pk = _as_uuid(plan_id)
-    plan = Plan.objects.filter(pk=pk).first() if pk else None
+    plan = Plan.objects.select_related("intent").filter(pk=pk).first() if pk else None
     if plan is None:
         raise NotFound(PLAN_NOT_FOUND)
     return plan
 
 
-def plan_list(*, intent_id: Any) -> list[Plan]:
-    pk = _as_uuid(intent_id)
-    return list(Plan.objects.filter(intent_id=pk).order_by("created_at", "id")) if pk else []
+def plan_list(*, intent_id: Any, principal: Principal | None = None) -> list[Plan]:
+    intent = _readable_intent(principal, intent_id)
+    return list(Plan.objects.filter(intent=intent).order_by("created_at", "id")) if intent else []
 
 
 # --- create -------------------------------------------------------------------------------

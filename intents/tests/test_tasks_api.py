@@ -226,6 +226,12 @@ def test_acl_hook_is_called_for_task_writes(api, intent, monkeypatch):
     task = new_task(api, intent, "mine")
     assert intruder.patch(f"/api/v1/tasks/{task['id']}", {"status": "running"}, format="json", HTTP_IF_MATCH="1").status_code == 403
     assert Task.objects.get(pk=task["id"]).status == "pending"
+    assert intruder.get(f"/api/v1/tasks/{task['id']}").status_code == 403
+    assert intruder.get(f"/api/v1/intents/{intent['id']}/tasks").status_code == 403
+    assert intruder.get(f"/api/v1/intents/{intent['id']}/plans").status_code == 403
+    p = plan(api, intent, [task["id"]])
+    assert intruder.get(f"/api/v1/plans/{p['id']}").status_code == 403
+    assert intruder.patch(f"/api/v1/plans/{p['id']}", {"state": "active"}, format="json", HTTP_IF_MATCH="1").status_code == 403
 
 
 @pytest.mark.parametrize("on_timeout, state, status", [
