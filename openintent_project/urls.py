@@ -14,8 +14,12 @@ api_v1 = [
     path("", include("intents.api.urls_attachments")),
     # RFC-0004/0007: portfolios.
     path("", include("intents.api.urls_portfolios")),
+    # RFC-0012 tasks and plans.
+    path("", include("intents.api.urls_tasks")),
     # RFC-0014: vaults, credentials, grants, invocations, tools/invoke.
     path("", include("vaults.api.urls")),
+    # RFC-0015 memory, RFC-0016 agent lifecycle.
+    path("", include("agents_registry.api.urls")),
     # RFC-0017 triggers.
     path("", include("triggers.api.urls")),
 ]

@@ -7,3 +7,4 @@ from .portfolios import MembershipRole, Portfolio, PortfolioMembership, Portfoli
 from .leases import Lease  # noqa: F401
 from .costs import CostRecord  # noqa: F401
 from .retries import FailureRecord, FallbackHandoff, RetryPolicy  # noqa: F401
+from .tasks import Plan, PlanStep, Task, TaskStatus  # noqa: F401,E402
