@@ -2,12 +2,7 @@
 
 from __future__ import annotations
 
-import importlib
-import logging
-
 from .models import AgentRecord, AgentStatus
-
-logger = logging.getLogger(__name__)
 
 
 def agent_list(*, statuses: list[str] | None = None, role_id: str | None = None,
@@ -33,33 +28,24 @@ def agent_list(*, statuses: list[str] | None = None, role_id: str | None = None,
     return records
 
 
-# --- other helpers' work, wired after merge ------------------------------------------------
+# --- leases held (RFC-0003) ----------------------------------------------------------------
 
-_MISSING_LOGGED: set = set()
+def _active_leases():
+    from django.utils import timezone
 
+    from intents.models import Lease
 
-def optional_hook(module: str, name: str):
-    """The leases and coordinator modules are built in parallel (BRIEF "Contracts"); until
-    they are merged the call is skipped with a log line. The integrator removes this guard."""
-    try:
-        return getattr(importlib.import_module(module), name)
-    except (ModuleNotFoundError, AttributeError) as error:
-        if isinstance(error, ModuleNotFoundError) and error.name != module:
-            raise  # the module exists but is broken: never hide that
-        if (module, name) not in _MISSING_LOGGED:
-            _MISSING_LOGGED.add((module, name))
-            logger.warning("%s.%s is not available (not merged yet); skipped", module, name)
-        return None
+    return Lease.objects.filter(released_at__isnull=True, expires_at__gt=timezone.now())
 
 
 def agent_lease_intent_ids(agent_id: str) -> list:
-    """Intents where the agent holds an active lease. TO WIRE: the leases model is built by
-    another helper; until then no leases exist."""
-    selector = optional_hook("intents.selectors_leases", "active_lease_intent_ids_for_agent")
-    return list(selector(agent_id=agent_id)) if selector else []
+    """Intents where the agent holds an active lease."""
+    return list(_active_leases().filter(agent_id=agent_id).values_list("intent_id", flat=True).distinct())
 
 
 def agent_active_lease_counts(agent_ids: list[str]) -> dict[str, int]:
-    """Active leases per agent, for the admin and the drain check. TO WIRE (see above)."""
-    selector = optional_hook("intents.selectors_leases", "active_lease_counts_for_agents")
-    return dict(selector(agent_ids=agent_ids)) if selector else {}
+    """Active leases per agent, for the admin and the drain check (one grouped query)."""
+    from django.db.models import Count
+
+    rows = _active_leases().filter(agent_id__in=agent_ids).values("agent_id").annotate(n=Count("id"))
+    return {row["agent_id"]: row["n"] for row in rows}

@@ -23,7 +23,7 @@ from openintent_project.errors import (
 )
 
 from .models import LIVE_STATUSES, AgentRecord, AgentStatus, ApiKey, SweepState
-from .selectors import agent_active_lease_counts, agent_lease_intent_ids, optional_hook
+from .selectors import agent_active_lease_counts, agent_lease_intent_ids
 from .signals import agent_event
 
 
@@ -323,17 +323,16 @@ def agent_release_work(*, agent_id: str, reason: str) -> dict:
     """Everything a dead or deregistered agent leaves behind (16 §4 step 2), in the caller's
     transaction: its leases are released, its claimed/running tasks fail and are retried,
     its coordinator leases fail over."""
+    from governance.services import coordinator_failover_for_agent
+    from intents.services.leases import lease_release_all_for_agent
     from intents.services.tasks import tasks_fail_for_agent
 
-    result = {"leases_released": 0, "tasks_failed": 0, "coordinator_failovers": 0}
-    release = optional_hook("intents.services.leases", "lease_release_all_for_agent")
-    if release is not None:
-        result["leases_released"] = release(agent_id=agent_id, reason="agent_dead" if reason != "deregistered" else reason)
-    result["tasks_failed"] = tasks_fail_for_agent(agent_id=agent_id, error="agent_dead" if reason != "deregistered" else "agent_deregistered")
-    failover = optional_hook("governance.services", "coordinator_failover_for_agent")
-    if failover is not None:
-        result["coordinator_failovers"] = failover(agent_id=agent_id)
-    return result
+    deregistered = reason == "deregistered"
+    return {
+        "leases_released": lease_release_all_for_agent(agent_id=agent_id, reason=reason if deregistered else "agent_dead"),
+        "tasks_failed": tasks_fail_for_agent(agent_id=agent_id, error="agent_deregistered" if deregistered else "agent_dead"),
+        "coordinator_failovers": coordinator_failover_for_agent(agent_id=agent_id),
+    }
 
 
 # --- health sweep (16 §4) -----------------------------------------------------------------

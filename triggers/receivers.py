@@ -7,6 +7,7 @@ import logging
 
 from django.dispatch import receiver
 
+from agents_registry.signals import agent_event
 from intents.signals import event_committed
 
 log = logging.getLogger(__name__)
@@ -30,3 +31,14 @@ def on_event_committed(sender, event, **kwargs) -> None:
         event_dispatch_task.delay(event.pk)
     except Exception:  # noqa: BLE001 - the write already committed; never fail it
         log.exception("could not enqueue event dispatch for event %s", event.pk)
+
+
+@receiver(agent_event, dispatch_uid="triggers.agent_event")
+def on_agent_event(sender, agent_id, event_type, payload, actor, **kwargs) -> None:
+    """Agent lifecycle events (16) can fire event triggers too; sent after commit."""
+    from .services import lifecycle_event_emitted
+
+    try:
+        lifecycle_event_emitted(event_type=event_type, actor=actor, payload={"agent_id": agent_id, **(payload or {})})
+    except Exception:  # noqa: BLE001 - the lifecycle change already committed; never fail it
+        log.exception("could not dispatch agent event %s for triggers", event_type)

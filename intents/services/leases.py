@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import logging
 from datetime import datetime, timedelta
-from typing import Any, Callable
+from typing import Any
 
 from django.db import IntegrityError, transaction
 from django.utils import timezone
@@ -22,6 +22,8 @@ from openintent_project.errors import Conflict, Forbidden, NotFound, Unprocessab
 from .. import access, events
 from ..access import Permission
 from ..models import Intent, IntentStatus, Lease
+from agents_registry.services import agent_may_take_work
+
 from ..representations_leases import lease_dict
 from .core import _as_uuid, governance_violation_record, governed, intent_lock
 
@@ -36,15 +38,7 @@ DEFAULT_DURATION_SECONDS = 300
 # else (access_revoked / access_expired (11), fallback (10), operator) sets released_at.
 EXPIRE_REASONS = frozenset({"agent_dead", "deregistered", "drain_timeout"})
 
-# Extra acquire checks other apps register (16: a draining agent gets 409). Each is called
-# with the principal inside the acquire transaction and raises a domain error to refuse.
-AcquireGuard = Callable[[Principal], None]
-_acquire_guards: list[AcquireGuard] = []
-
-
-def register_acquire_guard(guard: AcquireGuard) -> None:
-    if guard not in _acquire_guards:
-        _acquire_guards.append(guard)
+DRAINING = "Agent is draining; new leases are refused"
 
 
 class _UnresolvableInputs(Exception):
@@ -116,8 +110,9 @@ def _lease_acquire(*, principal: Principal, intent_id: Any, scope: str, duration
     holder = Lease.objects.filter(intent=intent, scope=scope, holds_scope=True).first()
     if holder is not None:
         raise _lease_held(holder)
-    for guard in _acquire_guards:
-        guard(principal)
+    # A draining agent finishes its work and takes no new work (16 §2).
+    if not agent_may_take_work(principal.id):
+        raise Conflict(DRAINING)
     try:
         with transaction.atomic():
             lease = Lease.objects.create(

@@ -334,10 +334,13 @@ def _retry(intent: Intent, task: Task, actor: str) -> None:
 
 
 def _final_hooks(intent: Intent, task: Task, actor: str) -> None:
-    """Working memory scoped to the task is archived and deleted once it is final (15 §4)."""
+    """Once a task is final, its scoped working memory is archived and deleted (15 §4) and
+    the tool grants bound to it are revoked (14 §3)."""
     from agents_registry.services_memory import memory_archive_for_task
+    from vaults.services import grants_revoke_for_task
 
     memory_archive_for_task(intent=intent, task=task)
+    grants_revoke_for_task(task_id=task.pk)
 
 
 def _after_final(intent: Intent, task: Task, actor: str) -> None:

@@ -150,13 +150,10 @@ def test_governance_refusal_is_403_and_the_violation_survives(api, access_record
     assert violation.payload["rule"] == "allowed_agents"
 
 
-def test_registered_acquire_guards_can_refuse(api, db, monkeypatch):
-    def draining(principal):
-        if principal.id == "agent-owner":
-            raise Conflict("Agent is draining; no new leases")
+def test_a_draining_agent_gets_no_new_lease(api, db):
+    from agents_registry.models import AgentRecord, AgentStatus
 
-    monkeypatch.setattr(lease_services, "_acquire_guards", [])
-    lease_services.register_acquire_guard(draining)
+    AgentRecord.objects.create(agent_id="agent-owner", status=AgentStatus.DRAINING)
     intent = IntentFactory()
     response = api.post(f"/api/v1/intents/{intent.pk}/leases", {"scope": "s"}, format="json")
     assert response.status_code == 409 and "lease" in response.json()["detail"]
@@ -170,10 +167,11 @@ def test_a_competing_insert_after_the_check_is_a_409_from_the_unique_constraint(
     intent = IntentFactory()
     competitor = {}
 
-    def sneak_in(principal):
+    def sneak_in(agent_id):
         competitor["lease"] = LeaseFactory(intent=intent, scope="s", agent_id="agent-sneaky")
+        return True
 
-    monkeypatch.setattr(lease_services, "_acquire_guards", [sneak_in])
+    monkeypatch.setattr(lease_services, "agent_may_take_work", sneak_in)
     response = api.post(f"/api/v1/intents/{intent.pk}/leases", {"scope": "s"}, format="json")
     assert response.status_code == 409
     assert response.json()["existing_lease"]["id"] == str(competitor["lease"].pk)
