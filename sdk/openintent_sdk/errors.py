@@ -178,7 +178,14 @@ def error_from_response(response: Any, *, retry_after: float | None = None) -> O
         body = response.json()
     except ValueError:
         body = None
-    detail = body.get("detail") if isinstance(body, dict) else (response.text or None)
+    if isinstance(body, dict):
+        detail = body.get("detail")
+    else:
+        text = (response.text or "").strip()
+        ctype = response.headers.get("Content-Type", "")
+        # Proxies and frameworks sometimes answer with HTML pages: keep the message short.
+        detail = (f"non-JSON answer ({ctype or 'no content type'})" if "html" in ctype or text.startswith("<")
+                  else text[:500] or None)
     message = _message_of(detail, body, status)
     kw = {"status_code": status, "detail": detail, "body": body, "response": response}
     if status == 400:

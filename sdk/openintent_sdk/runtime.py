@@ -41,7 +41,7 @@ from typing import Any, Callable, Iterable
 
 from . import models as m
 from .client import Client
-from .errors import ConflictError, GoneError, NotFoundError, OpenIntentError
+from .errors import ConflictError, GoneError, OpenIntentError
 from .validation import require_text
 
 log = logging.getLogger("openintent_sdk.runtime")
@@ -261,8 +261,9 @@ class Worker:
             # Already registered and alive (e.g. a restart within the heartbeat window).
             self.registered = True
             self.record = self._quietly(lambda: self.client.agents.get(self.agent_id))
-        except NotFoundError:
-            log.warning("server has no agent registry; running unregistered")
+        except OpenIntentError as exc:
+            # Registration is optional in the protocol: keep working without it.
+            log.warning("agent registration failed (%s); running unregistered", exc)
         if self.heartbeat_interval is None:
             config = (self.record.heartbeat_config if self.record else None) or {}
             self.heartbeat_interval = float(config.get("interval_seconds") or 30)

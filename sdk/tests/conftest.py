@@ -7,6 +7,7 @@ Routes that other work streams are still building are gated by ONE mechanism: ma
 
 from __future__ import annotations
 
+import os
 import re
 import uuid
 
@@ -27,8 +28,15 @@ def normalise(path: str) -> str:
 
 
 @pytest.fixture(scope="session")
-def openapi_operations(live_server_url) -> set[str]:
-    schema = requests.get(f"{live_server_url}/openapi.json", timeout=30).json()
+def server_url(request) -> str:
+    """The shared live server (root ``live_server_url``). ``OPENINTENT_SDK_TEST_URL`` points the
+    SDK suite at an already running server instead (for trying the SDK against other servers)."""
+    return os.environ.get("OPENINTENT_SDK_TEST_URL") or request.getfixturevalue("live_server_url")
+
+
+@pytest.fixture(scope="session")
+def openapi_operations(server_url) -> set[str]:
+    schema = requests.get(f"{server_url}/openapi.json", timeout=30).json()
     ops = set()
     for path, item in schema.get("paths", {}).items():
         for method in item:
@@ -62,15 +70,15 @@ def agent_id() -> str:
 
 
 @pytest.fixture
-def client(live_server_url, agent_id) -> Client:
-    c = Client(live_server_url, DEV_KEY, agent_id, timeout=20, retries=2)
+def client(server_url, agent_id) -> Client:
+    c = Client(server_url, DEV_KEY, agent_id, timeout=20, retries=2)
     yield c
     c.close()
 
 
 @pytest.fixture
-def operator_client(live_server_url) -> Client:
-    c = Client(live_server_url, "operator-key", unique("operator"), timeout=20, retries=2)
+def operator_client(server_url) -> Client:
+    c = Client(server_url, "operator-key", unique("operator"), timeout=20, retries=2)
     yield c
     c.close()
 

@@ -1,0 +1,27 @@
+"""The examples run against a live server (each gated on the routes it uses)."""
+
+from __future__ import annotations
+
+import pytest
+
+from .conftest import DEV_KEY
+from .test_leases_live import load_example
+
+pytestmark = pytest.mark.live
+
+
+def test_basic_lifecycle_example(server_url, capsys):
+    out = load_example("basic_lifecycle").main(server_url, DEV_KEY)
+    assert out["intent"].status == "completed" and out["intent"].state["progress"] == 100
+    assert {"intent_created", "state_patched", "comment", "status_changed"} <= {e.event_type for e in out["events"]}
+    assert "completed at version" in capsys.readouterr().out
+
+
+@pytest.mark.requires_route("POST /api/v1/portfolios", "POST /api/v1/portfolios/{id}/intents",
+                            "GET /api/v1/portfolios/{id}/intents", "GET /api/v1/portfolios/{id}",
+                            "GET /api/v1/intents/{id}/portfolios")
+def test_portfolio_example(server_url):
+    out = load_example("portfolio").main(server_url, DEV_KEY)
+    assert len(out["members"]) == 3
+    assert sorted(i.status for i in out["members"]) == ["completed", "completed", "draft"]
+    assert out["portfolio"].metadata == {"team": "growth"}
