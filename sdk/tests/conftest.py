@@ -9,14 +9,13 @@ from __future__ import annotations
 
 import os
 import re
-import uuid
 
 import pytest
 import requests
 
 from openintent_sdk import Client
+from sdk_testlib import DEV_KEY, unique
 
-DEV_KEY = "dev-user-key"
 
 
 def pytest_configure(config):
@@ -58,10 +57,6 @@ def _route_gate(request):
             missing.append(op)
     if missing:
         pytest.skip(f"route not served yet: {', '.join(missing)}")
-
-
-def unique(prefix: str) -> str:
-    return f"{prefix}-{uuid.uuid4().hex[:8]}"
 
 
 @pytest.fixture

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from .conftest import DEV_KEY
-from .test_leases_live import load_example
+from sdk_testlib import DEV_KEY, load_example
 
 pytestmark = pytest.mark.live
 

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.util
-import pathlib
 import threading
 import time
 
@@ -11,21 +9,11 @@ import pytest
 
 from openintent_sdk import Client, Lease, LeaseConflictError, NotFoundError
 
-from .conftest import DEV_KEY, unique
+from sdk_testlib import DEV_KEY, load_example, unique
 
 pytestmark = [pytest.mark.live, pytest.mark.requires_route(
     "POST /api/v1/intents/{id}/leases", "GET /api/v1/intents/{id}/leases",
     "PATCH /api/v1/intents/{id}/leases/{lease_id}", "DELETE /api/v1/intents/{id}/leases/{lease_id}")]
-
-EXAMPLES = pathlib.Path(__file__).resolve().parents[1] / "examples"
-
-
-def load_example(name: str):
-    spec = importlib.util.spec_from_file_location(f"sdk_example_{name}", EXAMPLES / f"{name}.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
 
 def test_acquire_list_renew_release(client, intent, agent_id):
     lease = client.leases.acquire(intent.id, "research", duration_seconds=30)

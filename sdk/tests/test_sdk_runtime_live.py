@@ -14,8 +14,7 @@ import pytest
 
 from openintent_sdk import Client, Worker, agent, on_assignment, on_complete, on_event, on_state_change
 
-from .conftest import DEV_KEY, unique
-from .test_leases_live import EXAMPLES, load_example
+from sdk_testlib import DEV_KEY, EXAMPLES, load_example, unique
 
 pytestmark = pytest.mark.live
 
