@@ -18,6 +18,8 @@ import time
 from typing import Iterator
 
 import requests
+import urllib3.exceptions
+from http.client import HTTPException
 
 from .errors import AuthenticationError, TransportError, error_from_response
 from .models import StreamEvent
@@ -204,7 +206,8 @@ class EventStream:
                         yield frame
                         if self.closed:
                             return
-            except (requests.RequestException, OSError, ValueError, AttributeError) as exc:
+            except (requests.RequestException, urllib3.exceptions.HTTPError, HTTPException, OSError, ValueError,
+                    AttributeError) as exc:
                 if self.closed:
                     return
                 log.debug("stream %s dropped: %s", self.path, exc)

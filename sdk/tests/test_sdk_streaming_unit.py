@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
@@ -62,6 +63,8 @@ def sse_server():
                 out += f"event: tick\nid: {seq}\ndata: {{\"n\": {seq}}}\n\n".encode()
             self.wfile.write(out)
             self.wfile.flush()
+            if self.path.endswith("/silent/subscribe") and last is None:
+                time.sleep(3)  # hold the connection open without a byte: the client must time out
             self.close_connection = True
 
     server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
@@ -105,3 +108,16 @@ def test_stream_needs_exactly_one_target():
         client.stream()
     with pytest.raises(ValueError):
         client.stream(intent_id="a", agent_id="b")
+
+
+def test_silent_stream_times_out_and_resumes(sse_server):
+    url, seen = sse_server
+    started = time.monotonic()
+    got = []
+    with Client(url, "k", "a").stream(intent_id="silent", read_timeout=0.5) as stream:
+        for frame in stream:
+            got.append(frame.data["n"])
+            if len(got) == 3:
+                break
+    assert got == [1, 2, 3] and seen[:2] == [None, "2"]
+    assert time.monotonic() - started < 2.5
