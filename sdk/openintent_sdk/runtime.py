@@ -327,23 +327,30 @@ class Worker:
                 new = intent_id not in self.assigned
                 self.assigned.add(intent_id)
             if new and self._needs_intent_stream():
-                self._spawn(self._intent_stream_loop, f"intent-{intent_id[:8]}", intent_id)
+                # Resume the intent's stream right after the assignment event (its sequence is
+                # the part after ':' of the frame id), so nothing between the two is missed.
+                after = frame.id.rsplit(":", 1)[-1] if frame.id and ":" in frame.id else None
+                self._spawn(self._intent_stream_loop, f"intent-{intent_id[:8]}", intent_id, after)
             self._submit(ASSIGNMENT, frame, intent_id)
         elif kind == "agent_unassigned":
-            if intent_id:
-                with self._lock:
-                    self.assigned.discard(intent_id)
-                stream = self._streams.get(f"intent:{intent_id}")
-                if stream is not None:
-                    stream.close()
+            if intent_id and data.get("agent_id") in (None, self.agent_id):
+                self._forget(intent_id)
         elif intent_id:
             self._on_intent_frame(intent_id, frame)
 
-    def _intent_stream_loop(self, intent_id: str) -> None:
-        self._follow(f"intent:{intent_id}",
-                     lambda: self.client.stream(intent_id=intent_id, read_timeout=self.stream_read_timeout,
-                                                max_failures=None),
-                     lambda frame: self._on_intent_frame(intent_id, frame))
+    def _intent_stream_loop(self, intent_id: str, after: str | None = None) -> None:
+        cursor = {"last": after}
+
+        def make():
+            return self.client.stream(intent_id=intent_id, last_event_id=cursor["last"],
+                                      read_timeout=self.stream_read_timeout, max_failures=None)
+
+        def on_frame(frame: m.StreamEvent) -> None:
+            if frame.id:
+                cursor["last"] = frame.id
+            self._on_intent_frame(intent_id, frame)
+
+        self._follow(f"intent:{intent_id}", make, on_frame)
 
     def _first_time(self, intent_id: str, frame: m.StreamEvent) -> bool:
         if not frame.id:
@@ -378,6 +385,16 @@ class Worker:
             if status == "completed":
                 self._submit(COMPLETE, frame, intent_id)
         self._submit(EVENT, frame, intent_id)
+        if kind == "status_changed" and data.get("new_status", data.get("status")) in ("completed", "abandoned"):
+            self._forget(intent_id)
+
+    def _forget(self, intent_id: str) -> None:
+        """Stop following a finished (or unassigned) intent."""
+        with self._lock:
+            self.assigned.discard(intent_id)
+        stream = self._streams.get(f"intent:{intent_id}")
+        if stream is not None:
+            stream.close()
 
     def _submit(self, kind: str, frame: m.StreamEvent, intent_id: str, changed: set[str] | None = None) -> None:
         matching = []
