@@ -22,16 +22,23 @@ route = pytest.mark.requires_route
 
 # --- governance: arbitration and decisions (04), policy, approvals, escalations (13) ----------
 
-@route("POST /api/v1/intents/{id}/arbitrate", "GET /api/v1/intents/{id}/arbitration",
-       "POST /api/v1/intents/{id}/decisions", "GET /api/v1/intents/{id}/decisions")
+@route("POST /api/v1/intents/{id}/arbitrate", "POST /api/v1/intents/{id}/decisions",
+       "GET /api/v1/intents/{id}/decisions")
 def test_arbitration_and_decisions(client, intent, agent_id):
     arb = client.governance.request_arbitration(intent.id, "two answers disagree", context={"a": 1})
     assert isinstance(arb, Arbitration) and arb.id and arb.requested_by == agent_id and arb.status == "pending"
-    assert [a.id for a in client.governance.arbitrations(intent.id)] == [arb.id]
     dec = client.governance.record_decision(intent.id, "arbitration", "pick A", rationale="better sources",
                                             arbitration_id=arb.id)
     assert isinstance(dec, Decision) and dec.decided_by == agent_id and dec.rationale == "better sources"
+    assert dec.outcome == "pick A"
     assert [d.id for d in client.governance.decisions(intent.id)] == [dec.id]
+
+
+@route("POST /api/v1/intents/{id}/arbitrate", "GET /api/v1/intents/{id}/arbitration")
+def test_arbitration_list(client, intent):
+    first = client.governance.request_arbitration(intent.id, "first")
+    second = client.governance.request_arbitration(intent.id, "second", options=[{"label": "A"}])
+    assert [a.id for a in client.governance.arbitrations(intent.id)] == [second.id, first.id]
 
 
 @route("PUT /api/v1/intents/{id}/governance", "GET /api/v1/intents/{id}/governance",
