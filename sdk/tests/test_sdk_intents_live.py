@@ -152,6 +152,11 @@ def test_errors_from_the_server(client, server_url):
     assert err.value.detail == "Intent not found"
     with pytest.raises(AuthenticationError):
         Client(server_url, "wrong-key", "x").intents.get("nope")
+    # Unknown routes answer the protocol's JSON 404 for every method (not a CSRF 403 page).
+    for method in ("GET", "POST", "PATCH", "DELETE"):
+        with pytest.raises(NotFoundError) as err:
+            client.transport.request(method, "/api/v1/no-such-route/x", json_body={} if method != "GET" else None)
+        assert err.value.detail == "Not Found"
     with pytest.raises(ValidationError) as err:
         client.intents.create("x", state={"a": 1}, constraints={}, status=None, governance_policy=[])  # type: ignore[arg-type]
     assert err.value.errors and err.value.status_code == 400

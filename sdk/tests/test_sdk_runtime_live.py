@@ -209,3 +209,42 @@ def test_worker_registration_options(server_url):
     worker.start()
     worker.stop(timeout=10)
     assert worker.draining and not worker.registered
+
+
+@pytest.mark.requires_route("POST /api/v1/agents/register", "GET /api/v1/agents/{id}/record",
+                            "POST /api/v1/agents/{id}/heartbeat", "PATCH /api/v1/agents/{id}/status")
+def test_worker_registers_heartbeats_and_deregisters_on_drain(server_url):
+    agent_id = unique("beating")
+    worker = Worker(agent_id, lambda ctx: None, base_url=server_url, api_key=DEV_KEY, capabilities=["x"],
+                    heartbeat_interval=0.5, handle_signals=False).start()
+    try:
+        assert worker.registered and worker.record.status == "active"
+        first = worker.client.agents.get().last_heartbeat_at
+        later = wait_for(lambda: (t := worker.client.agents.get().last_heartbeat_at) and t > first and t)
+        assert later > first
+    finally:
+        worker.stop()
+    assert worker.client.agents.get().status == "deregistered"
+
+
+@pytest.mark.requires_route(AGENT_STREAM, "POST /api/v1/intents/{id}/failures", "GET /api/v1/intents/{id}/failures")
+def test_worker_records_a_failure_when_a_handler_raises(server_url):
+    agent_id = unique("clumsy")
+
+    def handler(ctx):
+        raise RuntimeError("cannot do it")
+
+    worker = Worker(agent_id, handler, base_url=server_url, api_key=DEV_KEY, register=False,
+                    handle_signals=False).start()
+    try:
+        assert worker.wait_connected(15)
+        time.sleep(1.0)
+        boss = Client(server_url, DEV_KEY, "boss")
+        intent = boss.intents.create("doomed")
+        boss.intents.assign_agent(intent.id, agent_id)
+        (failure,) = wait_for(lambda: boss.retries.failures(intent.id))
+        assert failure.agent_id == agent_id and failure.error_code == "RuntimeError"
+        assert failure.error_message == "cannot do it"
+        assert isinstance(worker.errors[0], RuntimeError)
+    finally:
+        worker.stop()
