@@ -145,10 +145,12 @@ class Intents(Resource):
                     retry_on_conflict: bool = False, max_attempts: int = 5) -> m.Intent:
         """Apply raw patch ops (``{"op": "set"|"append"|"remove", "path", "value"}``)."""
         require_id("intent_id", intent_id)
+        if not isinstance(patches, list):
+            raise invalid("patches (a list of {op, path, value} dicts)", patches)
         for i, op in enumerate(patches):
-            if not isinstance(op, dict) or op.get("op") not in ("set", "append", "remove"):
-                raise require_choice(f"patches[{i}].op", op.get("op") if isinstance(op, dict) else op,
-                                     ("set", "append", "remove"))
+            if not isinstance(op, dict):
+                raise invalid(f"patches[{i}] (a dict)", op)
+            require_choice(f"patches[{i}].op", op.get("op"), ("set", "append", "remove"))
             require_text(f"patches[{i}].path", op.get("path"))
         return self._versioned(
             lambda: self.get(intent_id).version,

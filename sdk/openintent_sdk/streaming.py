@@ -14,14 +14,13 @@ import logging
 import random
 import socket
 import threading
-import time
+from http.client import HTTPException
 from typing import Iterator
 
 import requests
 import urllib3.exceptions
-from http.client import HTTPException
 
-from .errors import AuthenticationError, TransportError, error_from_response
+from .errors import ServerError, TransportError, error_from_response
 from .models import StreamEvent
 
 log = logging.getLogger("openintent_sdk.stream")
@@ -179,17 +178,20 @@ class EventStream:
                     raise TransportError(f"stream {self.path}: {exc}") from exc
                 self._sleep(parser, failures)
                 continue
-            except Exception as exc:
-                from .errors import ServerError  # 5xx: transient, reconnect
-                if isinstance(exc, ServerError) and not self.closed and self.reconnect:
-                    failures += 1
-                    if self.max_failures is not None and failures >= self.max_failures:
-                        raise
-                    self._sleep(parser, failures)
-                    continue
-                if isinstance(exc, AuthenticationError) or not self.closed:
+            except ServerError:
+                # 5xx while (re)connecting is transient: back off and try again.
+                if self.closed:
+                    return
+                failures += 1
+                if not self.reconnect or (self.max_failures is not None and failures >= self.max_failures):
                     raise
-                return
+                self._sleep(parser, failures)
+                continue
+            except Exception:
+                # Any other error answer (401, 403, 404, …) is raised: retrying cannot fix it.
+                if self.closed:
+                    return
+                raise
             with self._lock:
                 self._response = response
             if self.closed:
