@@ -52,6 +52,14 @@ def sse_server():
                 return
             last = self.headers.get("Last-Event-ID")
             seen_last_ids.append(last)
+            if "/flaky/" in self.path and len(seen_last_ids) == 1:
+                body = b'{"detail": "warming up"}'
+                self.send_response(503)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+                return
             start = int(last) + 1 if last else 1
             self.send_response(200)
             self.send_header("Content-Type", "text/event-stream")
@@ -63,6 +71,8 @@ def sse_server():
                 out += f"event: tick\nid: {seq}\ndata: {{\"n\": {seq}}}\n\n".encode()
             self.wfile.write(out)
             self.wfile.flush()
+            if "/hang/" in self.path:
+                time.sleep(5)
             if self.path.endswith("/silent/subscribe") and last is None:
                 time.sleep(3)  # hold the connection open without a byte: the client must time out
             self.close_connection = True
@@ -121,3 +131,23 @@ def test_silent_stream_times_out_and_resumes(sse_server):
                 break
     assert got == [1, 2, 3] and seen[:2] == [None, "2"]
     assert time.monotonic() - started < 2.5
+
+
+def test_stream_retries_a_5xx_answer(sse_server):
+    url, seen = sse_server
+    with Client(url, "k", "a").stream(intent_id="flaky", read_timeout=5) as stream:
+        first = next(iter(stream))
+    assert first.data == {"n": 1} and seen == [None, None]
+
+
+def test_close_from_another_thread_unblocks_a_waiting_reader(sse_server):
+    url, _ = sse_server
+    stream = Client(url, "k", "a").stream(agent_id="hang", read_timeout=30)
+    got = []
+    reader = threading.Thread(target=lambda: got.extend(stream), daemon=True)
+    reader.start()
+    time.sleep(1.0)  # the reader is blocked waiting for the first byte
+    started = time.monotonic()
+    stream.close()
+    reader.join(timeout=5)
+    assert not reader.is_alive() and time.monotonic() - started < 5
