@@ -832,7 +832,9 @@ class Vaults(Resource):
                        "parameters": parameters or {}, "status": status, "result": result, "error": error,
                        "cost": cost, "duration_ms": duration_ms, "idempotency_key": idempotency_key,
                        "context": context or {}})
-        return m.Invocation.from_dict(self._post("/invocations", body, idempotency_key=idempotency_key))
+        # The key is only stored here (the server de-duplicates on tools/invoke, not on this log
+        # route), so this POST is not retried.
+        return m.Invocation.from_dict(self._post("/invocations", body))
 
     def invocations(self, grant_id: str, *, limit: int = 50) -> list[m.Invocation]:
         return _list(m.Invocation, self._get(f"/grants/{require_id('grant_id', grant_id)}/invocations", limit=limit),
