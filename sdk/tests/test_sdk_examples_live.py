@@ -24,3 +24,18 @@ def test_portfolio_example(server_url):
     assert len(out["members"]) == 3
     assert sorted(i.status for i in out["members"]) == ["completed", "completed", "draft"]
     assert out["portfolio"].metadata == {"team": "growth"}
+
+
+@pytest.mark.requires_route("POST /api/v1/intents/{id}/leases", "DELETE /api/v1/intents/{id}/leases/{lease_id}",
+                            "PATCH /api/v1/intents/{id}/leases/{lease_id}")
+def test_readme_snippet_runs(server_url, capsys):
+    import pathlib
+    import re
+
+    readme = (pathlib.Path(__file__).resolve().parents[1] / "README.md").read_text()
+    section = readme.split("## A runnable snippet", 1)[1]
+    code = re.search(r"```python\n(.*?)```", section, re.S).group(1)
+    exec(compile(code.replace("http://127.0.0.1:8000", server_url), "README.md", "exec"), {})
+    out = capsys.readouterr().out
+    assert out.startswith("completed 4 ")
+    assert "'state_patched'" in out and "'comment'" in out
