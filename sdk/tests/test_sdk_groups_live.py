@@ -344,7 +344,9 @@ def test_agents(client, agent_id, server_url):
     with pytest.raises(ForbiddenError):
         other.agents.heartbeat(agent_id)
     assert client.agents.drain(reason="done").status in ("draining", "deregistered")
-    assert client.agents.set_status("deregistered").status == "deregistered"
+    second = client.with_agent(unique("short-lived"))
+    assert second.agents.register().status == "active"
+    assert second.agents.set_status("deregistered", reason="bye").status == "deregistered"
 
 
 # --- triggers (17) ----------------------------------------------------------------------------
