@@ -14,7 +14,7 @@ import pytest
 import requests
 
 from openintent_sdk import Client
-from sdk_testlib import DEV_KEY, unique
+from .sdk_testlib import DEV_KEY, unique
 
 
 

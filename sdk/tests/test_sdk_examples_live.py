@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from sdk_testlib import DEV_KEY, load_example
+from .sdk_testlib import DEV_KEY, load_example
 
 pytestmark = pytest.mark.live
 

@@ -14,7 +14,7 @@ from openintent_sdk import (
     Subscription, Task, Trigger, ValidationError, Vault,
 )
 
-from sdk_testlib import DEV_KEY, unique
+from .sdk_testlib import DEV_KEY, unique
 
 pytestmark = pytest.mark.live
 route = pytest.mark.requires_route

@@ -12,7 +12,7 @@ from openintent_sdk import (
     ValidationError,
 )
 
-from sdk_testlib import DEV_KEY, unique
+from .sdk_testlib import DEV_KEY, unique
 
 pytestmark = pytest.mark.live
 

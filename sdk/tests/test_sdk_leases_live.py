@@ -9,7 +9,7 @@ import pytest
 
 from openintent_sdk import Client, Lease, LeaseConflictError, NotFoundError
 
-from sdk_testlib import DEV_KEY, load_example, unique
+from .sdk_testlib import DEV_KEY, load_example, unique
 
 pytestmark = [pytest.mark.live, pytest.mark.requires_route(
     "POST /api/v1/intents/{id}/leases", "GET /api/v1/intents/{id}/leases",

@@ -14,7 +14,7 @@ import pytest
 
 from openintent_sdk import Client, Worker, agent, on_assignment, on_complete, on_event, on_state_change
 
-from sdk_testlib import DEV_KEY, EXAMPLES, load_example, unique
+from .sdk_testlib import DEV_KEY, EXAMPLES, load_example, unique
 
 pytestmark = pytest.mark.live
 
