@@ -25,8 +25,8 @@ State-change, event and completion handlers are fed from the streams of the inte
 is assigned to (followed automatically) and from whatever the server relays on the agent
 stream; frames with the same id are handled once.
 
-On SIGTERM (or ``stop()``) the worker drains: it takes no new work, marks the agent
-``draining``, lets running handlers finish, then marks it ``deregistered``.
+On SIGTERM (or ``stop()``) the worker drains: it takes no new work, lets running handlers
+finish (up to ``timeout``), then marks the agent ``deregistered``.
 """
 
 from __future__ import annotations
@@ -204,7 +204,8 @@ class Worker:
             pass
 
     def stop(self, timeout: float = 30.0) -> None:
-        """Drain: stop taking work, let running handlers finish, deregister."""
+        """Drain: stop taking work, let running handlers finish (up to ``timeout`` seconds),
+        then deregister the agent."""
         with self._lock:
             if self._draining.is_set():
                 already = True
@@ -215,15 +216,20 @@ class Worker:
             self._stopped.wait(timeout)
             return
         log.info("worker %s draining", self.agent_id)
-        if self.registered:
-            self._quietly(lambda: self.client.agents.set_status("draining", self.agent_id, reason="worker stopping"))
+        # Local drain first: no new work, close the streams, let running handlers finish (they
+        # may still need leases, which the server refuses to agents marked `draining`) ...
         self._stop.set()
         for stream in list(self._streams.values()):
             stream.close()
         if self._executor is not None:
-            self._executor.shutdown(wait=True)
+            waiter = threading.Thread(target=self._executor.shutdown, kwargs={"wait": True}, daemon=True)
+            waiter.start()
+            waiter.join(timeout)
+            if waiter.is_alive():
+                log.warning("worker %s: handlers still running after %ss; stopping anyway", self.agent_id, timeout)
         for thread in self._threads:
-            thread.join(timeout=timeout)
+            thread.join(timeout=5)
+        # ... then leave the registry.
         if self.registered:
             self._quietly(lambda: self.client.agents.set_status("deregistered", self.agent_id, reason="drained"))
         self._stopped.set()
