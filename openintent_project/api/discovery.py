@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django.conf import settings
+from django.views.decorators.csrf import csrf_exempt
 from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import serializers
 from rest_framework.permissions import AllowAny
@@ -72,6 +73,7 @@ class ServerConfigView(PublicView):
         })
 
 
+@csrf_exempt
 def not_found(request, exception=None):
     from django.http import JsonResponse
 
