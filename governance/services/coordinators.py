@@ -1,0 +1,243 @@
+"""Coordinator leases (RFC-0013, 13 §1): grant, heartbeat, the liveness sweep and failover."""
+
+from __future__ import annotations
+
+import math
+import uuid
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.db import IntegrityError, connection, transaction
+from django.utils import timezone
+
+from intents import events
+from intents.access import Permission
+from intents.models import Intent
+from intents.services.core import intent_lock
+from openintent_project.api.principal import Principal
+from openintent_project.api.timestamps import format_timestamp
+from openintent_project.errors import Conflict, Forbidden, NotFound, ProtocolError
+
+from ..models import HELD_STATUSES, CoordinatorLease, CoordinatorStatus
+from .access import require
+from .review import _escalate
+
+LEASE_NOT_FOUND = "Coordinator lease not found"
+LEASE_HELD = "Coordinator lease already held for this intent"
+
+
+class Gone(ProtocolError):
+    status_code = 410
+
+
+def _uuid(value: Any) -> uuid.UUID | None:
+    try:
+        return uuid.UUID(str(value))
+    except (ValueError, TypeError, AttributeError):
+        return None
+
+
+def portfolio_exists(portfolio_id: uuid.UUID) -> bool:
+    """Portfolios are built by another helper (intents.models.portfolios.Portfolio); until
+    they land every portfolio id is unknown."""
+    try:
+        from intents.models.portfolios import Portfolio  # type: ignore[import-not-found]
+    except ImportError:
+        return False
+    return Portfolio.objects.filter(pk=portfolio_id).exists()
+
+
+@transaction.atomic
+def coordinator_lease_create(
+    *, principal: Principal, agent_id: str, intent_id: str | None = None, portfolio_id: str | None = None,
+    role: str = "coordinator", supervisor_id: str | None = None, coordinator_type: str = "llm",
+    scope: str = "intent", guardrails: dict | None = None, heartbeat_interval_seconds: int = 60,
+    expires_at: datetime | None = None, metadata: dict | None = None,
+) -> CoordinatorLease:
+    intent = None
+    portfolio_pk = None
+    if intent_id:
+        intent = intent_lock(intent_id)
+        require(principal, intent, Permission.ADMIN)
+    if portfolio_id:
+        portfolio_pk = _uuid(portfolio_id)
+        if portfolio_pk is None or not portfolio_exists(portfolio_pk):
+            raise NotFound("Portfolio not found")
+    held = CoordinatorLease.objects.select_for_update().filter(status__in=HELD_STATUSES)
+    if intent is not None:
+        held = held.filter(intent=intent)
+    elif portfolio_pk is not None:
+        held = held.filter(portfolio_id=portfolio_pk, intent__isnull=True)
+    else:
+        held = held.none()
+    for lease in held:
+        if lease.agent_id != agent_id:
+            raise Conflict(LEASE_HELD)
+        lease.status = CoordinatorStatus.COMPLETED
+        lease.version += 1
+        lease.save(update_fields=["status", "version"])
+    try:
+        with transaction.atomic():
+            return CoordinatorLease.objects.create(
+                intent=intent, portfolio_id=portfolio_pk, agent_id=agent_id, role=role or "coordinator",
+                supervisor_id=supervisor_id, coordinator_type=coordinator_type, scope=scope, guardrails=guardrails,
+                heartbeat_interval_seconds=heartbeat_interval_seconds, expires_at=expires_at, metadata=metadata or {},
+            )
+    except IntegrityError:
+        raise Conflict(LEASE_HELD) from None
+
+
+def coordinator_lease_get(*, principal: Principal, lease_id: str) -> CoordinatorLease:
+    pk = _uuid(lease_id)
+    lease = CoordinatorLease.objects.filter(pk=pk).first() if pk else None
+    if lease is None:
+        raise NotFound(LEASE_NOT_FOUND)
+    if lease.intent_id:
+        require(principal, lease.intent, Permission.READ)
+    return lease
+
+
+def coordinator_lease_list(*, principal: Principal, intent_id: str) -> list[CoordinatorLease]:
+    pk = _uuid(intent_id)
+    intent = Intent.objects.filter(pk=pk).first() if pk else None
+    if intent is None:
+        return []  # REF: [] for an unknown intent
+    require(principal, intent, Permission.READ)
+    return list(CoordinatorLease.objects.filter(intent=intent).order_by("granted_at"))
+
+
+@transaction.atomic
+def coordinator_heartbeat(*, principal: Principal, lease_id: str, payload: dict | None = None) -> dict:
+    pk = _uuid(lease_id)
+    intent_pk = CoordinatorLease.objects.filter(pk=pk).values_list("intent_id", flat=True).first() if pk else None
+    if pk is None or not CoordinatorLease.objects.filter(pk=pk).exists():
+        raise NotFound(LEASE_NOT_FOUND)
+    intent = intent_lock(intent_pk) if intent_pk else None
+    lease = CoordinatorLease.objects.select_for_update().get(pk=pk)
+    if not principal.may_act_for(lease.agent_id):
+        raise Forbidden(f"Principal may not act for agent '{lease.agent_id}'")
+    if lease.status in (CoordinatorStatus.FAILED_OVER, CoordinatorStatus.COMPLETED):
+        raise Gone(f"Coordinator lease is {lease.status}")
+    now = timezone.now()
+    lease.last_heartbeat = now
+    fields = ["last_heartbeat"]
+    if payload:
+        lease.metadata = {**(lease.metadata or {}), "last_heartbeat_payload": payload}
+        fields.append("metadata")
+    if lease.status == CoordinatorStatus.UNRESPONSIVE:
+        lease.status = CoordinatorStatus.ACTIVE
+        lease.version += 1
+        fields += ["status", "version"]
+        if intent is not None:
+            events.record(intent, "coordinator.resumed", events.SYSTEM_ACTOR, {
+                "coordinator_id": lease.agent_id, "lease_id": str(lease.pk), "resumed_by": "system",
+                "reason": "heartbeat_resumed",
+            })
+    lease.save(update_fields=fields)
+    return {"status": "ok", "next_heartbeat_at": format_timestamp(now + timedelta(seconds=lease.heartbeat_interval_seconds))}
+
+
+# --- liveness sweep and failover (13 §1) ---------------------------------------------------------
+
+def _agent_is_active(agent_id: str) -> bool:
+    """Agent records (16) are built by another helper; without them every candidate counts."""
+    try:
+        from agents_registry.models import Agent  # type: ignore[attr-defined]
+    except ImportError:
+        return True
+    return Agent.objects.filter(agent_id=agent_id, status="active").exists() if hasattr(Agent, "status") else True
+
+
+def _fail_over(lease: CoordinatorLease, intent: Intent | None) -> None:
+    """Mark ``lease`` failed over (caller holds the locks), escalate, and grant the first
+    active agent of ``metadata.failover_pool`` a new lease."""
+    lease.status = CoordinatorStatus.FAILED_OVER
+    lease.version += 1
+    lease.save(update_fields=["status", "version"])
+    new_agent = None
+    for candidate in (lease.metadata or {}).get("failover_pool") or []:
+        if isinstance(candidate, str) and candidate != lease.agent_id and _agent_is_active(candidate):
+            new_agent = candidate
+            break
+    if new_agent is not None:
+        CoordinatorLease.objects.create(
+            intent=lease.intent, portfolio_id=lease.portfolio_id, agent_id=new_agent, role=lease.role,
+            supervisor_id=lease.supervisor_id, coordinator_type=lease.coordinator_type, scope=lease.scope,
+            guardrails=lease.guardrails, heartbeat_interval_seconds=lease.heartbeat_interval_seconds,
+            metadata={k: v for k, v in (lease.metadata or {}).items() if k == "failover_pool"},
+        )
+    if intent is not None:
+        events.record(intent, "coordinator.failed_over", events.SYSTEM_ACTOR, {
+            "old_coordinator_id": lease.agent_id, "new_coordinator_id": new_agent,
+            "state_transferred": new_agent is not None,
+        })
+        _escalate(intent, escalated_by=events.SYSTEM_ACTOR, priority="high",
+                  reason=f"Coordinator '{lease.agent_id}' failed over",
+                  context={"lease_id": str(lease.pk), "supervisor_id": lease.supervisor_id})
+
+
+def _claim(pk) -> CoordinatorLease | None:
+    qs = CoordinatorLease.objects.filter(pk=pk)
+    if connection.features.has_select_for_update_skip_locked:
+        qs = qs.select_for_update(skip_locked=True)
+    else:
+        qs = qs.select_for_update()
+    return qs.first()
+
+
+def coordinator_sweep(*, now: datetime | None = None) -> int:
+    """One pass of the liveness sweep. Each lease in its own transaction; it changes only if
+    its status is still the one read, so overlapping runs never act twice."""
+    now = now or timezone.now()
+    changed = 0
+    candidates = CoordinatorLease.objects.filter(
+        status__in=[CoordinatorStatus.ACTIVE, CoordinatorStatus.UNRESPONSIVE, CoordinatorStatus.REGISTERING]
+    ).values_list("pk", "intent_id", "status")
+    for pk, intent_pk, seen_status in list(candidates):
+        with transaction.atomic():
+            intent = Intent.objects.select_for_update().filter(pk=intent_pk).first() if intent_pk else None
+            lease = _claim(pk)
+            if lease is None or lease.status != seen_status:
+                continue
+            if lease.expires_at and lease.expires_at <= now:
+                lease.status = CoordinatorStatus.COMPLETED
+                lease.version += 1
+                lease.save(update_fields=["status", "version"])
+                changed += 1
+                continue
+            interval = max(1, lease.heartbeat_interval_seconds)
+            silence = (now - (lease.last_heartbeat or lease.granted_at)).total_seconds()
+            if lease.status == CoordinatorStatus.ACTIVE and silence > 2 * interval:
+                lease.status = CoordinatorStatus.UNRESPONSIVE
+                lease.version += 1
+                lease.save(update_fields=["status", "version"])
+                if intent is not None:
+                    events.record(intent, "coordinator.unresponsive", events.SYSTEM_ACTOR, {
+                        "coordinator_id": lease.agent_id, "lease_id": str(lease.pk),
+                        "last_heartbeat": format_timestamp(lease.last_heartbeat) if lease.last_heartbeat else None,
+                        "missed_count": math.floor(silence / interval),
+                    })
+                changed += 1
+            elif lease.status == CoordinatorStatus.UNRESPONSIVE and silence > 5 * interval:
+                _fail_over(lease, intent)
+                changed += 1
+    return changed
+
+
+def coordinator_failover_for_agent(*, agent_id: str) -> int:
+    """Fail over every held coordinator lease of a dead agent (16). Joins the caller's
+    transaction when there is one (the agent-health sweep), else runs in its own."""
+    count = 0
+    with transaction.atomic():
+        for pk, intent_pk in list(
+            CoordinatorLease.objects.filter(agent_id=agent_id, status__in=HELD_STATUSES).values_list("pk", "intent_id")
+        ):
+            intent = Intent.objects.select_for_update().filter(pk=intent_pk).first() if intent_pk else None
+            lease = CoordinatorLease.objects.select_for_update().filter(pk=pk, status__in=HELD_STATUSES).first()
+            if lease is None:
+                continue
+            _fail_over(lease, intent)
+            count += 1
+    return count
+
+
