@@ -113,6 +113,8 @@ class Arbitration(models.Model):
 
     class Meta:
         ordering = ["-created_at"]
+        # Who may use the arbitrators' review screens (or membership of settings.ARBITRATOR_GROUP).
+        permissions = [("review_governance", "Can use the arbitrators' review screens")]
 
     def __str__(self) -> str:
         return self.reason[:80]
@@ -277,3 +279,12 @@ class Approval(models.Model):
 
     def __str__(self) -> str:
         return f"{self.action} ({self.status})"
+
+
+class GovernedIntent(Intent):
+    """An admin view of intents and their governance policy (13 §5)."""
+
+    class Meta:
+        proxy = True
+        verbose_name = "governance policy"
+        verbose_name_plural = "governance policies"

@@ -20,6 +20,8 @@ urlpatterns = [
     path("docs", SpectacularSwaggerView.as_view(url_name="openapi-schema"), name="swagger-ui"),
     path("redoc", SpectacularRedocView.as_view(url_name="openapi-schema"), name="redoc"),
     path("admin/", admin.site.urls),
+    # Arbitrators' review screens (RFC-0003/0011/0013/0025 decisions by humans).
+    path("review/", include("governance.urls")),
     # Unknown API routes answer the protocol's JSON 404, never an HTML page.
     re_path(r"^api/", discovery.not_found),
 ]
