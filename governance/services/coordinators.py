@@ -16,7 +16,7 @@ from intents.models import Intent
 from intents.services.core import intent_lock
 from openintent_project.api.principal import Principal
 from openintent_project.api.timestamps import format_timestamp
-from openintent_project.errors import Conflict, Forbidden, NotFound, ProtocolError
+from openintent_project.errors import Conflict, Forbidden, InvalidInput, NotFound, ProtocolError, error_item
 
 from ..models import HELD_STATUSES, CoordinatorLease, CoordinatorStatus
 from .access import require
@@ -47,6 +47,48 @@ def portfolio_exists(portfolio_id: uuid.UUID) -> bool:
     return Portfolio.objects.filter(pk=portfolio_id).exists()
 
 
+GUARDRAIL_NUMBERS = ("max_budget_usd",)
+GUARDRAIL_INTEGERS = (
+    "warn_at_percentage", "max_tasks_per_plan", "max_delegation_depth", "max_concurrent_tasks", "max_plan_versions",
+    "max_plan_duration_hours", "max_task_wait_hours", "checkpoint_timeout_hours", "require_progress_every_minutes",
+    "auto_escalate_after_failures", "max_working_memory_per_task", "max_episodic_memory_per_agent",
+)
+GUARDRAIL_BOOLS = ("requires_plan_review", "requires_replan_review", "memory_archive_required")
+GUARDRAIL_LISTS = ("allowed_capabilities", "require_human_for_capabilities", "allowed_semantic_namespaces",
+                   "denied_semantic_namespaces")
+ON_EXCEED = ("pause_and_escalate", "pause", "escalate", "fail")
+
+
+def guardrails_validate(guardrails: dict | None) -> None:
+    """400 for guardrail values the SDK model could not hold (13 §1); unknown keys are kept."""
+    if not guardrails:
+        return
+    items = []
+
+    def bad(key, msg):
+        items.append(error_item(("body", "guardrails", key), msg, input=guardrails.get(key)))
+
+    for key in GUARDRAIL_NUMBERS:
+        v = guardrails.get(key)
+        if v is not None and (isinstance(v, bool) or not isinstance(v, (int, float)) or v < 0):
+            bad(key, f"{key} must be a non-negative number")
+    for key in GUARDRAIL_INTEGERS:
+        v = guardrails.get(key)
+        if v is not None and (isinstance(v, bool) or not isinstance(v, int) or v < 0):
+            bad(key, f"{key} must be a non-negative integer")
+    for key in GUARDRAIL_BOOLS:
+        if key in guardrails and not isinstance(guardrails[key], bool):
+            bad(key, f"{key} must be a boolean")
+    for key in GUARDRAIL_LISTS:
+        v = guardrails.get(key)
+        if v is not None and (not isinstance(v, list) or not all(isinstance(x, str) for x in v)):
+            bad(key, f"{key} must be a list of strings")
+    if "on_exceed" in guardrails and guardrails["on_exceed"] not in ON_EXCEED:
+        bad("on_exceed", f"on_exceed must be one of: {', '.join(ON_EXCEED)}")
+    if items:
+        raise InvalidInput(items)
+
+
 @transaction.atomic
 def coordinator_lease_create(
     *, principal: Principal, agent_id: str, intent_id: str | None = None, portfolio_id: str | None = None,
@@ -54,6 +96,7 @@ def coordinator_lease_create(
     scope: str = "intent", guardrails: dict | None = None, heartbeat_interval_seconds: int = 60,
     expires_at: datetime | None = None, metadata: dict | None = None,
 ) -> CoordinatorLease:
+    guardrails_validate(guardrails)
     intent = None
     portfolio_pk = None
     if intent_id:

@@ -215,3 +215,21 @@ def test_unresponsive_lease_resumes_on_heartbeat(api):
     # same agent again: old lease completed, new one granted
     again = api.post("/api/v1/coordinators", {"agent_id": "agent-owner", "intent_id": intent["id"]}, format="json")
     assert again.status_code == 200 and api.get(f"/api/v1/coordinators/{lease['id']}").json()["status"] == "completed"
+
+
+def test_policy_given_at_creation_is_validated(api):
+    resp = api.post("/api/v1/intents", {"title": "T", "governance_policy": {"completion_mode": "vote"}}, format="json")
+    assert resp.status_code == 400
+    assert resp.json()["detail"][0]["loc"] == ["body", "governance_policy", "completion_mode"]
+    assert not Intent.objects.exists()
+
+
+@pytest.mark.parametrize("guardrails", [{"max_budget_usd": -1}, {"on_exceed": "explode"}, {"max_tasks_per_plan": 2.5},
+                                        {"requires_plan_review": "yes"}, {"allowed_capabilities": "nlp"}])
+def test_guardrail_values_are_checked(api, guardrails):
+    intent = _intent(api)
+    resp = api.post("/api/v1/coordinators", {"agent_id": "c", "intent_id": intent["id"], "guardrails": guardrails}, format="json")
+    assert resp.status_code == 400
+    ok = api.post("/api/v1/coordinators", {"agent_id": "c", "intent_id": intent["id"],
+                                          "guardrails": {"max_budget_usd": 10, "on_exceed": "pause"}}, format="json")
+    assert ok.status_code == 200 and ok.json()["guardrails"]["on_exceed"] == "pause"
