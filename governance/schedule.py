@@ -7,4 +7,7 @@ BEAT_SCHEDULE: dict[str, dict] = {
     "governance-coordinator-sweep": {
         "task": "governance.tasks.coordinator_sweep_task", "schedule": settings.COORDINATOR_SWEEP_SECONDS,
     },
+    "governance-coordinator-stall": {
+        "task": "governance.tasks.coordinator_stall_task", "schedule": settings.GUARDRAIL_SWEEP_SECONDS,
+    },
 }

@@ -13,3 +13,8 @@ def acl_expiry_task() -> int:
 @shared_task(name="governance.tasks.coordinator_sweep_task", ignore_result=True)
 def coordinator_sweep_task() -> int:
     return services.coordinator_sweep()
+
+
+@shared_task(name="governance.tasks.coordinator_stall_task", ignore_result=True)
+def coordinator_stall_task() -> int:
+    return services.coordinator_stall_sweep()

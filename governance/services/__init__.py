@@ -22,6 +22,7 @@ from .coordinators import (  # noqa: F401
     coordinator_lease_create,
     coordinator_lease_get,
     coordinator_lease_list,
+    coordinator_stall_sweep,
     coordinator_sweep,
 )
 from .policy import effective_policy, enforce, policy_get, policy_remove, policy_set, policy_validate  # noqa: F401

@@ -284,3 +284,44 @@ def coordinator_failover_for_agent(*, agent_id: str) -> int:
     return count
 
 
+
+
+# --- guardrail: require_progress_every_minutes (13 §6) -------------------------------------------
+
+def coordinator_stall_sweep(*, now: datetime | None = None) -> int:
+    """Flag active leases whose intent saw no non-``system`` event for
+    ``guardrails.require_progress_every_minutes``: ``coordinator.stalled`` and one escalation,
+    once per stall (the stall start is remembered in ``metadata.stalled_since``)."""
+    from intents.models import Event
+
+    now = now or timezone.now()
+    flagged = 0
+    leases = CoordinatorLease.objects.filter(status=CoordinatorStatus.ACTIVE, intent__isnull=False,
+                                             guardrails__isnull=False).values_list("pk", "intent_id", "guardrails")
+    for pk, intent_pk, guardrails in list(leases):
+        minutes = (guardrails or {}).get("require_progress_every_minutes")
+        if isinstance(minutes, bool) or not isinstance(minutes, int) or minutes <= 0:
+            continue
+        with transaction.atomic():
+            intent = Intent.objects.select_for_update().filter(pk=intent_pk).first()
+            lease = _claim(pk)
+            if intent is None or lease is None or lease.status != CoordinatorStatus.ACTIVE:
+                continue
+            last = (Event.objects.filter(intent=intent).exclude(actor=events.SYSTEM_ACTOR)
+                    .order_by("-sequence").values_list("created_at", flat=True).first())
+            progress_at = max(last, lease.granted_at) if last else lease.granted_at
+            if now - progress_at <= timedelta(minutes=minutes):
+                continue
+            since = format_timestamp(progress_at)
+            if (lease.metadata or {}).get("stalled_since") == since:
+                continue  # already flagged for this stall
+            lease.metadata = {**(lease.metadata or {}), "stalled_since": since}
+            lease.save(update_fields=["metadata"])
+            events.record(intent, "coordinator.stalled", events.SYSTEM_ACTOR, {
+                "coordinator_id": lease.agent_id, "lease_id": str(lease.pk), "stalled_since": since, "minutes": minutes,
+            })
+            _escalate(intent, escalated_by=events.SYSTEM_ACTOR, priority="high",
+                      reason=f"Coordinator '{lease.agent_id}' made no progress for {minutes} minutes",
+                      context={"lease_id": str(lease.pk), "supervisor_id": lease.supervisor_id, "stalled_since": since})
+            flagged += 1
+    return flagged

@@ -233,3 +233,35 @@ def test_guardrail_values_are_checked(api, guardrails):
     ok = api.post("/api/v1/coordinators", {"agent_id": "c", "intent_id": intent["id"],
                                           "guardrails": {"max_budget_usd": 10, "on_exceed": "pause"}}, format="json")
     assert ok.status_code == 200 and ok.json()["guardrails"]["on_exceed"] == "pause"
+
+
+def test_list_endpoints_have_bounded_queries(api, django_assert_max_num_queries):
+    iid = _intent(api)["id"]
+    for n in range(4):
+        api.post(f"/api/v1/intents/{iid}/escalations", {"reason": f"r{n}"}, format="json")
+        api.post(f"/api/v1/intents/{iid}/access-requests", {"principal_id": f"a{n}"}, format="json")
+        api.post(f"/api/v1/intents/{iid}/decisions", {"decision_type": "t", "outcome": "o"}, format="json")
+        api.post("/api/v1/decisions", {"coordinator_id": "c", "intent_id": iid, "decision_type": "plan_created",
+                                       "summary": "s", "rationale": "r"}, format="json")
+    stranger = make_client(agent_id="agent-stranger")
+    for client, path in ((stranger, "/api/v1/escalations"), (api, f"/api/v1/intents/{iid}/access-requests"),
+                         (api, f"/api/v1/intents/{iid}/decisions"), (api, f"/api/v1/intents/{iid}/coordinator-decisions"),
+                         (api, f"/api/v1/intents/{iid}/coordinators"), (api, f"/api/v1/intents/{iid}/arbitration")):
+        with django_assert_max_num_queries(6):
+            assert client.get(path).status_code == 200, path
+
+
+def test_stalled_coordinator_is_flagged_once_per_stall(api):
+    iid = _intent(api)["id"]
+    lease = api.post("/api/v1/coordinators", {"agent_id": "agent-owner", "intent_id": iid,
+                                             "guardrails": {"require_progress_every_minutes": 5}}, format="json").json()
+    assert services.coordinator_stall_sweep() == 0
+    later = timezone.now() + timedelta(minutes=6)
+    assert services.coordinator_stall_sweep(now=later) == 1
+    assert services.coordinator_stall_sweep(now=later) == 0
+    stalled = Event.objects.get(intent_id=iid, event_type="coordinator.stalled")
+    assert stalled.payload["lease_id"] == lease["id"] and stalled.payload["minutes"] == 5
+    assert Escalation.objects.filter(intent_id=iid, escalated_by="system").count() == 1
+    # new progress, then a new stall: flagged again
+    api.post(f"/api/v1/intents/{iid}/events", {"event_type": "comment", "actor": "agent-owner"}, format="json")
+    assert services.coordinator_stall_sweep(now=later + timedelta(minutes=6)) == 1
