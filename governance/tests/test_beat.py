@@ -8,16 +8,27 @@ import pytest
 from openintent import OpenIntentClient
 from openintent.models import AccessPolicy, Permission
 
-from openintent_project.testing import LiveServer
+from openintent_project.testing import LiveServer, PostgresDatabase, redis_test_url
 
 pytestmark = pytest.mark.live
 
 
-@pytest.fixture(scope="module")
-def server():
+@pytest.fixture(scope="module", params=["embedded", pytest.param("production", marks=pytest.mark.production)])
+def server(request):
+    """The embedded mode (SQLite, no Redis) and the production mode (PostgreSQL, where the
+    sweeps claim rows with SKIP LOCKED, and Redis)."""
     env = {"ACL_EXPIRY_SECONDS": "1", "COORDINATOR_SWEEP_SECONDS": "1"}
-    with LiveServer(web_processes=1, worker=True, beat=True, env=env) as live:
-        yield live
+    if request.param == "embedded":
+        with LiveServer(web_processes=1, worker=True, beat=True, env=env) as live:
+            yield live
+        return
+    database = PostgresDatabase()
+    try:
+        with LiveServer(web_processes=2, worker=True, beat=True, env=env, database_url=database.url,
+                        redis_url=redis_test_url()) as live:
+            yield live
+    finally:
+        database.drop()
 
 
 def _wait_for(predicate, timeout=45.0):
