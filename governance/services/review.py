@@ -236,7 +236,9 @@ def approval_decide(
     events.record(
         intent, "governance.approval_granted" if approve else "governance.approval_denied", principal.id,
         {"approval_id": str(approval.pk), "action": approval.action,
-         "decision": "approved" if approve else "denied", "requested_by": approval.requested_by},
+         "decision": "approved" if approve else "denied", "requested_by": approval.requested_by,
+         # 13 §4: the SSE frame adds decided_by; streams render the stored payload (06).
+         "decided_by": principal.id},
     )
     return approval
 
