@@ -113,11 +113,24 @@ def detail(request, kind: str, item_id: str):
 
 
 def _detail_context(kind, intent, obj) -> dict:
-    pending = obj.get("id") is not None and intent.status == "suspended_awaiting_input" if kind == "suspension" else getattr(obj, "status", "") == "pending"
-    choices = obj.get("choices") if kind == "suspension" and isinstance(obj, dict) else None
+    if kind == "suspension":
+        pending = intent.status == "suspended_awaiting_input"
+        choices = obj.get("choices") if isinstance(obj, dict) else None
+        if not choices and isinstance(obj, dict) and obj.get("response_type") == "confirm":
+            choices = [{"value": "yes", "label": "Yes"}, {"value": "no", "label": "No"}]
+    else:
+        pending = getattr(obj, "status", "") == "pending"
+        options = getattr(obj, "options", None) if kind == "arbitration" else None
+        choices = [o for o in options if isinstance(o, dict) and "label" in o] if isinstance(options, list) else None
+    if choices is not None:
+        choices = [
+            {"value": str(c.get("value", c.get("label", ""))), "label": str(c.get("label", c.get("value", "")))}
+            for c in choices if isinstance(c, dict)
+        ] or None
     return {
         "kind": kind, "kind_label": KINDS[kind], "intent": intent, "obj": obj, "pending": pending,
         "item_id": str(intent.pk) if kind == "suspension" else str(obj.pk),
+        "question": (obj.get("question") or obj.get("reason") or "Awaiting input") if isinstance(obj, dict) else "",
         "choices": choices if isinstance(choices, list) else None,
         "events": selectors.recent_events(intent), "coordinators": selectors.coordinator_leases(intent),
         "leases": selectors.scope_leases(intent), "costs": selectors.intent_costs(intent),
@@ -152,6 +165,11 @@ def decide_item(*, principal: Principal, kind: str, intent, obj, outcome: str, r
                                  outcome=outcome, rationale=rationale, arbitration_id=str(obj.pk))
         return "Decision recorded."
     if kind == "suspension":
+        # Form values are strings: give back the choice's own JSON value (numbers, booleans).
+        for choice in obj.get("choices") or []:
+            if isinstance(choice, dict) and "value" in choice and str(choice["value"]) == outcome:
+                outcome = choice["value"]
+                break
         suspension_respond(principal=principal, intent_id=str(intent.pk), suspension_id=str(obj.get("id") or ""),
                            value=outcome, responded_by=principal.id,
                            metadata={"rationale": rationale} if rationale else None)

@@ -123,3 +123,16 @@ def test_csrf_is_enforced(api):
     client = Client(enforce_csrf_checks=True)
     client.force_login(user)
     assert client.post("/review/bulk", {"outcome": "approve"}).status_code == 403
+
+
+def test_choice_forms_for_arbitration_options_and_confirm_suspensions(api, arbitrator):
+    iid = _intent(api)["id"]
+    arb = api.post(f"/api/v1/intents/{iid}/arbitrate", {"reason": "Pick", "options": [
+        {"label": "Plan A", "value": "a"}, {"label": "Plan B"}]}, format="json").json()
+    html = arbitrator.get(f"/review/arbitration/{arb['id']}/").content.decode()
+    assert 'value="a"' in html and "Plan B" in html
+    suspended = _intent(api, status="suspended_awaiting_input", state={"_suspension": {"response_type": "confirm"}})
+    page = arbitrator.get(f"/review/suspension/{suspended['id']}/").content.decode()
+    assert 'value="yes"' in page and 'value="no"' in page
+    assert arbitrator.post(f"/review/suspension/{suspended['id']}/decide", {"outcome": "yes"}).status_code == 302
+    assert Intent.objects.get(pk=suspended["id"]).status == "active"
