@@ -3,6 +3,7 @@ writes, access requests and the expiry sweep."""
 
 from __future__ import annotations
 
+import uuid
 from datetime import datetime
 from typing import Any, Iterable
 
@@ -11,11 +12,13 @@ from django.db import connection, transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from intents import access as intent_access
 from intents import events
 from intents.access import Permission
 from intents.models import Intent
 from intents.services.core import intent_get, intent_lock
 from openintent_project.api.principal import Principal
+from openintent_project.api.timestamps import format_timestamp
 from openintent_project.errors import Forbidden, NotFound
 
 from ..models import AccessControl, AccessRequest, AclEntry, DecisionStatus, DefaultPolicy
@@ -106,9 +109,8 @@ def check_permission(principal: Principal, intent: Intent, required: Permission)
 
 
 def require(principal: Principal, intent: Intent, required: Permission) -> None:
-    from intents import access
-
-    access.require_permission(principal, intent, required)
+    """The ACL check through the hub (``intents.access``), so one evaluator decides."""
+    intent_access.require_permission(principal, intent, required)
 
 
 def intent_for_read(principal: Principal, intent_id: Any, *, message: str = "Intent not found") -> Intent:
@@ -204,9 +206,7 @@ def _grant(intent: Intent, *, principal_id, principal_type, permission, reason, 
     return entry
 
 
-def _uuid(value: Any):
-    import uuid
-
+def _uuid(value: Any) -> uuid.UUID | None:
     try:
         return uuid.UUID(str(value))
     except (ValueError, TypeError, AttributeError):
@@ -337,6 +337,4 @@ def acl_expire_due(*, now: datetime | None = None, batch: int = 100) -> int:
 
 
 def _ts(value):
-    from openintent_project.api.timestamps import format_timestamp
-
     return format_timestamp(value) if value else None
