@@ -4,6 +4,7 @@ enforcer registered with ``intents.access`` — plus the RFC-0024 output check o
 from __future__ import annotations
 
 import math
+import uuid
 from typing import Any
 
 from django.db import transaction
@@ -31,8 +32,8 @@ DEFAULTS = {
 
 
 class OutputContractViolation(GovernanceViolation):
-    """RFC-0024 output check (01): 422 with an object detail; its violation event survives
-    the rejected request like a governance violation does."""
+    """RFC-0024 I/O contract checks (01 output check, 03 claim check): 422 with an object
+    detail; the violation event survives the rejected request like a governance one."""
 
     status_code = 422
 
@@ -243,6 +244,57 @@ def _check_outputs(principal: Principal, intent: Intent) -> None:
     )
 
 
+def _check_inputs(principal: Principal, intent: Intent) -> None:
+    """RFC-0024 claim check on lease acquisition (03): every ``_io_inputs`` mapping must
+    resolve from this intent's state or a completed dependency's state; else 422."""
+    state = intent.state or {}
+    inputs = state.get("_io_inputs") or {}
+    if not isinstance(inputs, dict) or not inputs:
+        return
+    title_to_name = state.get("_io_dep_title_to_name") or {}
+    if not isinstance(title_to_name, dict):
+        title_to_name = {}
+    upstream: dict[str, dict] = {}
+    dep_ids = [pk for pk in (_uuid(d) for d in intent.depends_on) if pk]
+    for dep in Intent.objects.filter(pk__in=dep_ids, status="completed"):
+        dep_state = dep.state if isinstance(dep.state, dict) else {}
+        upstream[title_to_name.get(dep.title, dep.title)] = dep_state
+        upstream[dep.title] = dep_state
+    unresolvable: list[str] = []
+    for local_key, mapping in inputs.items():
+        if not isinstance(mapping, str):
+            unresolvable.append(f"{local_key}: {mapping!r}")
+            continue
+        for prefix in ("$trigger.", "$initial_state."):
+            if mapping.startswith(prefix):
+                if mapping[len(prefix):] not in state:
+                    unresolvable.append(mapping)
+                break
+        else:
+            phase, dot, key = mapping.partition(".")
+            if not dot or key not in upstream.get(phase, {}):
+                unresolvable.append(mapping)
+    if unresolvable:
+        raise OutputContractViolation(
+            {
+                "error": "UnresolvableInputError",
+                "rule": "io_inputs",
+                "message": "RFC-0024: Cannot resolve declared input mappings at claim time — upstream outputs are "
+                           "missing or dependencies are not yet complete. Unresolvable: " + str(unresolvable),
+                "unresolvable": unresolvable,
+            },
+            intent_id=intent.pk, actor=principal.id,
+            violation={"rule": "rfc0024_io_inputs", "unresolvable": unresolvable},
+        )
+
+
+def _uuid(value: Any) -> uuid.UUID | None:
+    try:
+        return uuid.UUID(str(value))
+    except (ValueError, TypeError, AttributeError):
+        return None
+
+
 def enforce(principal: Principal, intent: Intent, action: str, **details: Any) -> None:
     """The policy enforcer registered with ``intents.access`` (13 §5, in REF's order)."""
     policy = intent.governance_policy or {}
@@ -272,6 +324,8 @@ def enforce(principal: Principal, intent: Intent, action: str, **details: Any) -
                     "would exceed the ceiling.",
                     f"Cost ceiling exceeded: current={current}, new={amount}, max={max_cost}",
                 )
+    elif action == "lease":
+        _check_inputs(principal, intent)
     elif action == "assign":
         allowed = policy.get("allowed_agents") or []
         agent_id = details.get("agent_id")

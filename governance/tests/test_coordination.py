@@ -265,3 +265,21 @@ def test_stalled_coordinator_is_flagged_once_per_stall(api):
     # new progress, then a new stall: flagged again
     api.post(f"/api/v1/intents/{iid}/events", {"event_type": "comment", "actor": "agent-owner"}, format="json")
     assert services.coordinator_stall_sweep(now=later + timedelta(minutes=6)) == 1
+
+
+def test_rfc0024_claim_check_on_lease_action():
+    from governance.services.policy import OutputContractViolation
+
+    upstream = Intent.objects.create(title="Research", created_by="a", status="completed", state={"summary": "x"})
+    intent = Intent.objects.create(title="Write", created_by="a", state={
+        "_io_inputs": {"s": "Research.summary", "t": "$trigger.topic", "bad": "nodot"}, "topic": "ai"})
+    from intents.models import Dependency
+
+    Dependency.objects.create(intent=intent, depends_on_id=str(upstream.pk), position=0)
+    p = Principal(id="a", api_key="k")
+    with pytest.raises(OutputContractViolation) as exc:
+        enforce(p, intent, "lease", scope="draft")
+    assert exc.value.status_code == 422 and exc.value.detail["unresolvable"] == ["nodot"]
+    assert exc.value.violation == {"rule": "rfc0024_io_inputs", "unresolvable": ["nodot"]}
+    intent.state["_io_inputs"].pop("bad")
+    enforce(p, intent, "lease", scope="draft")
