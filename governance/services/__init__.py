@@ -17,6 +17,8 @@ from .access import (  # noqa: F401
     readable_intent_filter,
 )
 from .coordinators import (  # noqa: F401
+    coordinator_budget_check,
+    current_coordinator_lease,
     coordinator_failover_for_agent,
     coordinator_heartbeat,
     coordinator_lease_create,

@@ -325,3 +325,46 @@ def coordinator_stall_sweep(*, now: datetime | None = None) -> int:
                       context={"lease_id": str(lease.pk), "supervisor_id": lease.supervisor_id, "stalled_since": since})
             flagged += 1
     return flagged
+
+
+# --- guardrail: max_budget_usd (13 §6) ----------------------------------------------------------
+
+def current_coordinator_lease(intent: Intent) -> CoordinatorLease | None:
+    """The intent's held coordinator lease (a portfolio-scope lease is looked up by the
+    integrator once portfolios exist)."""
+    return CoordinatorLease.objects.filter(intent=intent, status__in=HELD_STATUSES).order_by("-granted_at").first()
+
+
+def coordinator_budget_check(*, intent: Intent, previous_usd_total: float, new_usd_total: float) -> str | None:
+    """Apply ``max_budget_usd``/``on_exceed`` after a USD cost was recorded (the cost is kept).
+    Called by the cost service inside its transaction, with the intent row locked. Fires once,
+    when the total crosses the limit; returns the action taken (or None)."""
+    lease = current_coordinator_lease(intent)
+    guardrails = (lease.guardrails or {}) if lease else {}
+    limit = guardrails.get("max_budget_usd")
+    if lease is None or isinstance(limit, bool) or not isinstance(limit, (int, float)):
+        return None
+    if not (previous_usd_total <= limit < new_usd_total):
+        return None
+    action = guardrails.get("on_exceed") or "pause_and_escalate"
+    if action in ("pause", "pause_and_escalate") and lease.status == CoordinatorStatus.ACTIVE:
+        lease.status = CoordinatorStatus.PAUSED
+        lease.version += 1
+        lease.save(update_fields=["status", "version"])
+        events.record(intent, "coordinator.paused", events.SYSTEM_ACTOR, {
+            "coordinator_id": lease.agent_id, "paused_by": "system", "reason": "budget_exceeded",
+        })
+    if action in ("escalate", "pause_and_escalate"):
+        _escalate(intent, escalated_by=events.SYSTEM_ACTOR, priority="high",
+                  reason=f"Budget of {limit} USD exceeded ({new_usd_total} USD)",
+                  context={"lease_id": str(lease.pk), "supervisor_id": lease.supervisor_id,
+                           "max_budget_usd": limit, "total_usd": new_usd_total})
+    if action == "fail" and intent.status != "abandoned":
+        intent.status = "abandoned"
+        intent.version += 1
+        intent.updated_at = timezone.now()
+        intent.save(update_fields=["status", "version", "updated_at"])
+        events.record(intent, "status_changed", events.SYSTEM_ACTOR, {
+            "status": "abandoned", "version": intent.version, "reason": "budget_exceeded",
+        })
+    return action

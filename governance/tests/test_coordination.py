@@ -283,3 +283,23 @@ def test_rfc0024_claim_check_on_lease_action():
     assert exc.value.violation == {"rule": "rfc0024_io_inputs", "unresolvable": ["nodot"]}
     intent.state["_io_inputs"].pop("bad")
     enforce(p, intent, "lease", scope="draft")
+
+
+@pytest.mark.parametrize("on_exceed,lease_status,escalations,intent_status", [
+    ("pause_and_escalate", "paused", 1, "draft"), ("pause", "paused", 0, "draft"),
+    ("escalate", "active", 1, "draft"), ("fail", "active", 0, "abandoned"),
+])
+def test_budget_guardrail_fires_once_when_crossed(api, on_exceed, lease_status, escalations, intent_status):
+    from django.db import transaction
+
+    iid = _intent(api)["id"]
+    api.post("/api/v1/coordinators", {"agent_id": "c1", "intent_id": iid,
+                                     "guardrails": {"max_budget_usd": 10, "on_exceed": on_exceed}}, format="json")
+    with transaction.atomic():
+        intent = Intent.objects.select_for_update().get(pk=iid)
+        assert services.coordinator_budget_check(intent=intent, previous_usd_total=0, new_usd_total=8) is None
+        assert services.coordinator_budget_check(intent=intent, previous_usd_total=8, new_usd_total=12) == on_exceed
+        assert services.coordinator_budget_check(intent=intent, previous_usd_total=12, new_usd_total=15) is None
+    assert CoordinatorLease.objects.get(intent_id=iid).status == lease_status
+    assert Escalation.objects.filter(intent_id=iid).count() == escalations
+    assert Intent.objects.get(pk=iid).status == intent_status
