@@ -73,6 +73,9 @@ def _priority(value: Any) -> str:
     return text if text in PRIORITY_RANK else "medium"
 
 
+QUEUE_LIMIT = 500  # oldest items per kind, so the page stays fast (counts cap at the same number)
+
+
 def review_queue(
     *, kind: str | None = None, priority: str | None = None, min_age_minutes: int | None = None,
     intent_id: str | None = None, portfolio_id: str | None = None, sort: str = "oldest",
@@ -95,17 +98,17 @@ def review_queue(
         return qs
 
     items: list[QueueItem] = []
-    for a in scoped(Arbitration.objects.filter(status=ArbitrationStatus.PENDING)).select_related("intent"):
+    for a in scoped(Arbitration.objects.filter(status=ArbitrationStatus.PENDING)).select_related("intent").order_by("created_at")[:QUEUE_LIMIT]:
         items.append(QueueItem("arbitration", str(a.pk), str(a.intent_id), a.intent.title, a.reason,
                                _priority(a.priority), a.requested_by, a.created_at))
-    for e in scoped(Escalation.objects.filter(status=EscalationStatus.PENDING)).select_related("intent"):
+    for e in scoped(Escalation.objects.filter(status=EscalationStatus.PENDING)).select_related("intent").order_by("created_at")[:QUEUE_LIMIT]:
         items.append(QueueItem("escalation", str(e.pk), str(e.intent_id), e.intent.title, e.reason,
                                _priority(e.priority), e.escalated_by, e.created_at))
-    for p in scoped(Approval.objects.filter(status=DecisionStatus.PENDING)).select_related("intent"):
+    for p in scoped(Approval.objects.filter(status=DecisionStatus.PENDING)).select_related("intent").order_by("created_at")[:QUEUE_LIMIT]:
         summary = f"{p.action}: {p.reason}" if p.reason else p.action
         items.append(QueueItem("approval", str(p.pk), str(p.intent_id), p.intent.title, summary,
                                _priority((p.context or {}).get("priority")), p.requested_by, p.created_at))
-    for r in scoped(AccessRequest.objects.filter(status=DecisionStatus.PENDING)).select_related("intent"):
+    for r in scoped(AccessRequest.objects.filter(status=DecisionStatus.PENDING)).select_related("intent").order_by("created_at")[:QUEUE_LIMIT]:
         summary = f"{r.principal_id} requests {r.requested_permission}" + (f": {r.reason}" if r.reason else "")
         items.append(QueueItem("access_request", str(r.pk), str(r.intent_id), r.intent.title, summary,
                                "medium", r.principal_id, r.created_at))
@@ -114,7 +117,7 @@ def review_queue(
         suspended = suspended.filter(pk__in=_valid_uuids(intent_ids))
     if cutoff is not None:
         suspended = suspended.filter(updated_at__lte=cutoff)
-    for intent in suspended:
+    for intent in suspended.order_by("updated_at")[:QUEUE_LIMIT]:
         s = (intent.state or {}).get("_suspension") or {}
         if not isinstance(s, dict):
             s = {}
@@ -174,7 +177,7 @@ def scope_leases(intent: Intent) -> list[dict] | None:
         from intents.models import Lease  # type: ignore[attr-defined]
     except ImportError:
         return None
-    rows = Lease.objects.filter(intent=intent).order_by("-acquired_at")[:20]
+    rows = Lease.objects.filter(intent=intent).order_by("-pk")[:20]
     return [{"scope": getattr(r, "scope", ""), "agent_id": getattr(r, "agent_id", ""),
              "expires_at": getattr(r, "expires_at", None), "released_at": getattr(r, "released_at", None)} for r in rows]
 
@@ -186,8 +189,12 @@ def intent_costs(intent: Intent) -> dict | None:
         from intents.models import CostRecord  # type: ignore[attr-defined]
     except ImportError:
         return None
+    from django.core.exceptions import FieldError
     from django.db.models import Sum
 
     rows = CostRecord.objects.filter(intent=intent)
-    by_unit = {r["unit"]: r["total"] for r in rows.values("unit").annotate(total=Sum("amount"))}
+    try:
+        by_unit = {r["unit"]: r["total"] for r in rows.values("unit").annotate(total=Sum("amount"))}
+    except FieldError:  # field names differ from this sketch: the integrator adjusts them
+        return None
     return {"by_unit": by_unit, "count": rows.count()}
