@@ -75,3 +75,29 @@ def test_silent_coordinator_fails_over_by_beat(server):
     escalations = owner.list_escalations(intent_id=intent.id)
     ours = [e for e in escalations if e.context.get("lease_id") == lease.id]
     assert len(ours) == 1 and ours[0].escalated_by == "system" and ours[0].priority == "high"
+
+
+def test_concurrent_decisions_decide_once(server):
+    """Resolve-once and decide-once hold under concurrent requests (row locks)."""
+    import requests
+    from concurrent.futures import ThreadPoolExecutor
+
+    headers = {"X-API-Key": "dev-user-key", "X-Agent-ID": "racer"}
+    base = f"{server.url}/api/v1"
+    iid = requests.post(f"{base}/intents", json={"title": "Race"}, headers=headers, timeout=10).json()["id"]
+    esc = requests.post(f"{base}/intents/{iid}/escalations", json={"reason": "r"}, headers=headers, timeout=10).json()
+    appr = requests.post(f"{base}/intents/{iid}/approvals", json={"action": "complete"}, headers=headers, timeout=10).json()
+
+    def call(args):
+        url, body = args
+        return requests.post(url, json=body, headers=headers, timeout=30).status_code
+
+    with ThreadPoolExecutor(max_workers=6) as pool:
+        resolves = list(pool.map(call, [(f"{base}/escalations/{esc['id']}/resolve", {"resolution": f"r{i}"}) for i in range(6)]))
+        decides = list(pool.map(call, [(f"{base}/intents/{iid}/approvals/{appr['id']}/{verb}", None)
+                                       for verb in ("approve", "deny") * 3]))
+    assert sorted(resolves) == [200] + [409] * 5
+    assert sorted(decides) == [200] + [409] * 5
+    events = requests.get(f"{base}/intents/{iid}/events", headers=headers, timeout=10).json()
+    assert sum(e["event_type"] == "escalation_resolved" for e in events) == 1
+    assert sum(e["event_type"].startswith("governance.approval_") for e in events) == 1
