@@ -9,6 +9,7 @@ from conftest import make_client
 from governance import services
 from governance.models import CoordinatorLease, Escalation
 from governance.services.policy import enforce
+from governance.tests.factories import IntentFactory
 from intents.models import Event, Intent
 from openintent_project.api.principal import Principal
 from openintent_project.errors import GovernanceViolation
@@ -105,7 +106,7 @@ def test_quorum_and_output_check(api):
 
 
 def test_max_cost_uses_current_total():
-    intent = Intent.objects.create(title="c", created_by="a", governance_policy={"max_cost": 50})
+    intent = IntentFactory(created_by="a", governance_policy={"max_cost": 50})
     p = Principal(id="a", api_key="k")
     enforce(p, intent, "cost", amount=20, unit="usd", current_total=30)
     with pytest.raises(GovernanceViolation) as exc:
@@ -270,8 +271,8 @@ def test_stalled_coordinator_is_flagged_once_per_stall(api):
 def test_rfc0024_claim_check_on_lease_action():
     from governance.services.policy import OutputContractViolation
 
-    upstream = Intent.objects.create(title="Research", created_by="a", status="completed", state={"summary": "x"})
-    intent = Intent.objects.create(title="Write", created_by="a", state={
+    upstream = IntentFactory(title="Research", status="completed", state={"summary": "x"})
+    intent = IntentFactory(title="Write", state={
         "_io_inputs": {"s": "Research.summary", "t": "$trigger.topic", "bad": "nodot"}, "topic": "ai"})
     from intents.models import Dependency
 
