@@ -41,14 +41,36 @@ class PolicyEnforcer(Protocol):
 
 _access_evaluator: AccessEvaluator | None = None
 _policy_enforcer: PolicyEnforcer | None = None
+_readable_filter: Callable[[Principal], Any] | None = None
+_policy_validator: Callable[..., Any] | None = None
 
 
-def register(*, access: AccessEvaluator | None = None, policy: PolicyEnforcer | None = None) -> None:
-    global _access_evaluator, _policy_enforcer
+def register(
+    *, access: AccessEvaluator | None = None, policy: PolicyEnforcer | None = None,
+    readable: Callable[[Principal], Any] | None = None,
+    policy_validator: Callable[..., Any] | None = None,
+) -> None:
+    global _access_evaluator, _policy_enforcer, _readable_filter, _policy_validator
     if access is not None:
         _access_evaluator = access
     if policy is not None:
         _policy_enforcer = policy
+    if readable is not None:
+        _readable_filter = readable
+    if policy_validator is not None:
+        _policy_validator = policy_validator
+
+
+def validate_policy(policy: Any, *, loc: tuple = ("body", "governance_policy")) -> None:
+    """400 for invalid governance-policy values given at intent creation (13 §5, FIX)."""
+    if _policy_validator is not None and policy is not None:
+        _policy_validator(policy, loc_prefix=loc)
+
+
+def readable_filter(principal: Principal):
+    """A ``Q`` on ``Intent`` keeping what ``principal`` may read, or ``None`` (everything):
+    lists spanning intents leave unreadable intents out instead of answering 403 (11 §2)."""
+    return _readable_filter(principal) if _readable_filter is not None else None
 
 
 def require_permission(principal: Principal, intent: Intent, required: Permission) -> None:

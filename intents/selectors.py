@@ -12,9 +12,9 @@ from .services import _as_uuid, intent_get
 
 def intent_list(
     *, status: str | None = None, created_by: str | None = None, parent_id: str | None = None,
-    limit: int = 50, offset: int = 0,
+    limit: int = 50, offset: int = 0, readable=None,
 ) -> tuple[list[Intent], int]:
-    queryset = Intent.objects.all()
+    queryset = Intent.objects.all() if readable is None else Intent.objects.filter(readable)
     if status:
         queryset = queryset.filter(status=status)
     if created_by:

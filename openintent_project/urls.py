@@ -14,6 +14,8 @@ api_v1 = [
     path("", include("intents.api.urls_attachments")),
     # RFC-0004/0007: portfolios.
     path("", include("intents.api.urls_portfolios")),
+    # RFC-0003 arbitration/decisions, RFC-0011 access control, RFC-0013 coordinator governance.
+    path("", include("governance.api.urls")),
     # RFC-0012 tasks and plans.
     path("", include("intents.api.urls_tasks")),
     # RFC-0014: vaults, credentials, grants, invocations, tools/invoke.
@@ -34,6 +36,8 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     # RFC-0017 inbound webhook receiver (public, outside /api/v1).
     path("", include("triggers.webhook_urls")),
+    # Arbitrators' review screens (RFC-0003/0011/0013/0025 decisions by humans).
+    path("review/", include("governance.urls")),
     # Unknown API routes answer the protocol's JSON 404, never an HTML page.
     re_path(r"^api/", discovery.not_found),
 ]

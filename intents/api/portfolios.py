@@ -8,7 +8,7 @@ from rest_framework.decorators import action
 from rest_framework.response import Response
 
 from openintent_project.api.fields import ObjectField, StrictCharField, StrictIntegerField
-from openintent_project.api.schema import errors
+from openintent_project.api.schema import MessageSerializer, errors
 from openintent_project.api.viewsets import ProtocolViewSet
 from openintent_project.errors import Forbidden
 
@@ -79,10 +79,6 @@ class MembershipSerializer(serializers.Serializer):
     role = serializers.ChoiceField(choices=MembershipRole.values)
     priority = serializers.IntegerField()
     added_at = serializers.CharField()
-
-
-class MessageSerializer(serializers.Serializer):
-    message = serializers.CharField()
 
 
 # --- views ------------------------------------------------------------------------------------

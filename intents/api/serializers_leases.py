@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from rest_framework import serializers
 
+from openintent_project.api.schema import MessageSerializer  # noqa: F401
+
 from openintent_project.api.fields import (
     AnyJSONField,
     ObjectField,
@@ -55,10 +57,6 @@ class LeaseSerializer(serializers.Serializer):
 
 class LeaseListSerializer(serializers.Serializer):
     leases = LeaseSerializer(many=True)
-
-
-class MessageSerializer(serializers.Serializer):
-    message = serializers.CharField()
 
 
 class LeaseConflictSerializer(serializers.Serializer):

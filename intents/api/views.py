@@ -13,7 +13,8 @@ from openintent_project.api.schema import IF_MATCH, errors
 from openintent_project.api.viewsets import ProtocolViewSet
 from openintent_project.errors import InvalidInput
 
-from .. import selectors, services
+from .. import access, selectors, services
+from ..access import Permission
 from ..patching import merge_to_patches
 from ..representations import assignment_dict, event_dict, event_list_json, intent_dict, intent_list
 from . import serializers as s
@@ -25,12 +26,21 @@ def intent_response(intent) -> Response:
 
 
 class IntentViewSet(ProtocolViewSet):
+    def _readable(self, pk, *, missing_ok: bool = False):
+        """404 (unless ``missing_ok``), then the RFC-0011 read check (11 §2)."""
+        if missing_ok and not services.intent_exists(pk):
+            return None
+        intent = services.intent_get(pk)
+        access.require_permission(self.principal, intent, Permission.READ)
+        return intent
+
     @extend_schema(operation_id="intents_list", parameters=[s.IntentListQuerySerializer], responses={200: s.IntentPageSerializer, **errors(400)})
     def list(self, request):
         query = self.query(s.IntentListQuerySerializer)
         intents, total = selectors.intent_list(
             status=query.get("status"), created_by=query.get("created_by"),
             parent_id=query.get("parent_id"), limit=query["limit"], offset=query["offset"],
+            readable=access.readable_filter(self.principal),
         )
         return Response({"intents": intent_list(intents), "total": total, "limit": query["limit"], "offset": query["offset"]})
 
@@ -53,7 +63,7 @@ class IntentViewSet(ProtocolViewSet):
 
     @extend_schema(operation_id="intents_retrieve", responses={200: s.IntentSerializer, **errors(404)})
     def retrieve(self, request, pk=None):
-        return intent_response(services.intent_get(pk))
+        return intent_response(self._readable(pk))
 
     # --- state and status ---------------------------------------------------------------
 
@@ -94,6 +104,7 @@ class IntentViewSet(ProtocolViewSet):
             )
             return Response(event_dict(event))
         query = self.query(s.EventListQuerySerializer)
+        self._readable(pk, missing_ok=True)
         events = selectors.event_list(
             intent_id=pk, event_type=query.get("event_type"), since=query.get("since"),
             limit=query["limit"], offset=query["offset"],
@@ -112,6 +123,7 @@ class IntentViewSet(ProtocolViewSet):
                 principal=self.principal, intent_id=pk, agent_id=data["agent_id"], role=data["role"]
             )
             return Response(assignment_dict(assignment))
+        self._readable(pk, missing_ok=True)
         return Response([assignment_dict(a) for a in selectors.assignment_list(intent_id=pk)])
 
     @extend_schema(operation_id="intents_agents_unassign", request=None, responses={204: OpenApiResponse(description="Unassigned"), **errors(404)})
@@ -130,16 +142,19 @@ class IntentViewSet(ProtocolViewSet):
             data = self.body(s.ChildIntentCreateInputSerializer)
             child = services.child_intent_create(principal=self.principal, parent_id=pk, **data)
             return intent_response(child)
+        self._readable(pk)
         return Response({"children": intent_list(selectors.children(pk))})
 
     @extend_schema(operation_id="intents_descendants_list", responses={200: s.wrapper("descendants"), **errors(404)})
     @action(detail=True, methods=["get"])
     def descendants(self, request, pk=None):
+        self._readable(pk)
         return Response({"descendants": intent_list(selectors.descendants(pk))})
 
     @extend_schema(operation_id="intents_ancestors_list", responses={200: s.wrapper("ancestors"), **errors(404)})
     @action(detail=True, methods=["get"])
     def ancestors(self, request, pk=None):
+        self._readable(pk)
         return Response({"ancestors": intent_list(selectors.ancestors(pk))})
 
     @extend_schema(methods=["GET"], operation_id="intents_dependencies_list", responses={200: s.wrapper("dependencies"), **errors(404)})
@@ -154,6 +169,7 @@ class IntentViewSet(ProtocolViewSet):
                 dependency_id=data["dependency_id"],
             )
             return intent_response(intent)
+        self._readable(pk)
         return Response({"dependencies": intent_list(selectors.dependencies(pk))})
 
     @extend_schema(operation_id="intents_dependencies_remove", parameters=[IF_MATCH], request=None, responses={200: s.IntentSerializer, **errors(400, 404, 409)})
@@ -168,23 +184,27 @@ class IntentViewSet(ProtocolViewSet):
     @extend_schema(operation_id="intents_dependents_list", responses={200: s.wrapper("dependents"), **errors(404)})
     @action(detail=True, methods=["get"])
     def dependents(self, request, pk=None):
+        self._readable(pk)
         return Response({"dependents": intent_list(selectors.dependents(pk))})
 
     @extend_schema(operation_id="intents_ready_list", responses={200: s.wrapper("ready"), **errors(404)})
     @action(detail=True, methods=["get"])
     def ready(self, request, pk=None):
+        self._readable(pk)
         ready, _ = selectors.ready_and_blocked(pk)
         return Response({"ready": intent_list(ready)})
 
     @extend_schema(operation_id="intents_blocked_list", responses={200: s.wrapper("blocked"), **errors(404)})
     @action(detail=True, methods=["get"])
     def blocked(self, request, pk=None):
+        self._readable(pk)
         _, blocked = selectors.ready_and_blocked(pk)
         return Response({"blocked": intent_list(blocked)})
 
     @extend_schema(operation_id="intents_graph_retrieve", responses={200: s.GraphSerializer, **errors(404)})
     @action(detail=True, methods=["get"])
     def graph(self, request, pk=None):
+        self._readable(pk)
         return Response(selectors.graph(pk))
 
     # --- RFC-0025 ------------------------------------------------------------------------

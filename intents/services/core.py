@@ -144,6 +144,7 @@ def intent_create(
     """Create an intent and log ``intent_created``. A new intent cannot close a dependency
     cycle (nothing depends on it yet), so ``depends_on`` is stored unchecked, as in REF."""
     _check_status(status)
+    access.validate_policy(governance_policy)
     parent = intent_get(parent_id, message="Parent intent not found") if parent_id else None
     now = timezone.now()
     intent = Intent.objects.create(

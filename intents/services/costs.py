@@ -40,7 +40,7 @@ def cost_record(
     access.require_permission(principal, intent, Permission.WRITE)
     current_total = CostRecord.objects.filter(intent=intent).aggregate(total=Sum("amount"))["total"] or 0.0
     access.enforce_policy(principal, intent, "cost", amount=amount, unit=unit, current_total=float(current_total))
-    return CostRecord.objects.create(
+    record = CostRecord.objects.create(
         intent=intent,
         agent_id=agent_id or principal.id,
         cost_type=cost_type,
@@ -49,6 +49,13 @@ def cost_record(
         provider=provider,
         metadata=metadata or {},
     )
+    if unit.upper() == "USD":
+        # The coordinator's max_budget_usd guardrail (13 §6) acts after the cost is kept.
+        from governance.services.coordinators import coordinator_budget_check
+
+        previous = CostRecord.objects.filter(intent=intent, unit__iexact="usd").exclude(pk=record.pk).aggregate(total=Sum("amount"))["total"] or 0.0
+        coordinator_budget_check(intent=intent, previous_usd_total=float(previous), new_usd_total=float(previous) + amount)
+    return record
 
 
 def cost_list(*, principal: Principal, intent_id: Any) -> list[CostRecord]:

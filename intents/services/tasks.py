@@ -415,16 +415,12 @@ def _plan_set_state(intent: Intent, plan: Plan, state: str, actor: str, **detail
 
 
 def _escalate(intent: Intent, *, reason: str, context: dict) -> None:
-    """An escalation (13) with ``escalated_by: system``. The governance helper builds
-    escalations; until merged this is skipped with a log line (the integrator wires it)."""
-    import importlib
+    """An escalation (13) raised by the server (``escalated_by: system``), in the caller's
+    transaction (the intent row is already locked by it)."""
+    from governance.services.review import escalation_create
+    from openintent_project.api.principal import SYSTEM
 
-    try:
-        create = importlib.import_module("governance.services").escalation_create_system
-    except (ModuleNotFoundError, AttributeError):
-        logger.warning("escalations unavailable; plan escalation skipped (%s)", reason)
-        return
-    create(intent_id=intent.pk, reason=reason, context=context)
+    escalation_create(principal=SYSTEM, intent_id=intent.pk, reason=reason, context=context, escalated_by=SYSTEM.id)
 
 
 # --- server-side failures (timeouts, agent death) -----------------------------------------

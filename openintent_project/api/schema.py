@@ -21,6 +21,12 @@ class ErrorSerializer(serializers.Serializer):
     message = serializers.CharField(required=False)
 
 
+class MessageSerializer(serializers.Serializer):
+    """``{"message": …}``: the body of REF's acknowledgement answers (release, remove…)."""
+
+    message = serializers.CharField()
+
+
 def errors(*codes: int) -> dict:
     """Error responses for ``extend_schema(responses=...)``; 401 is added everywhere."""
     described = {

@@ -235,3 +235,4 @@ from .vaults import *  # noqa: E402,F401,F403
 from .leases import *  # noqa: E402,F401,F403
 from .triggers import *  # noqa: E402,F401,F403
 from .agents import *  # noqa: E402,F401,F403
+from .governance import *  # noqa: E402,F401,F403
