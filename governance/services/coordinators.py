@@ -183,10 +183,12 @@ def coordinator_heartbeat(*, principal: Principal, lease_id: str, payload: dict 
 # --- liveness sweep and failover (13 §1) ---------------------------------------------------------
 
 def _agent_is_active(agent_id: str) -> bool:
-    """A failover candidate must be a registered agent that is active (16)."""
+    """A failover candidate may take the lease unless the registry (16) knows it as anything
+    but active (registration is optional, so an unknown agent is eligible)."""
     from agents_registry.models import AgentRecord, AgentStatus
 
-    return AgentRecord.objects.filter(agent_id=agent_id, status=AgentStatus.ACTIVE).exists()
+    status = AgentRecord.objects.filter(agent_id=agent_id).values_list("status", flat=True).first()
+    return status in (None, AgentStatus.ACTIVE)
 
 
 def _fail_over(lease: CoordinatorLease, intent: Intent | None) -> None:

@@ -153,7 +153,9 @@ def test_governance_refusal_is_403_and_the_violation_survives(api, access_record
 def test_a_draining_agent_gets_no_new_lease(api, db):
     from agents_registry.models import AgentRecord, AgentStatus
 
-    AgentRecord.objects.create(agent_id="agent-owner", status=AgentStatus.DRAINING)
+    from django.utils import timezone
+
+    AgentRecord.objects.create(agent_id="agent-owner", status=AgentStatus.DRAINING, registered_at=timezone.now())
     intent = IntentFactory()
     response = api.post(f"/api/v1/intents/{intent.pk}/leases", {"scope": "s"}, format="json")
     assert response.status_code == 409 and "lease" in response.json()["detail"]
