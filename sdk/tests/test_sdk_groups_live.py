@@ -140,6 +140,11 @@ def test_portfolios(client, intent, agent_id):
     assert [i.id for i in client.portfolios.intents(p.id)] == [intent.id]
     assert [x.id for x in client.portfolios.for_intent(intent.id)] == [p.id]
     assert client.portfolios.get(p.id).name == p.name
+    # require_all_completed takes effect (issue 3): the open member blocks completion.
+    with pytest.raises(ForbiddenError) as refused:
+        client.portfolios.set_status(p.id, "completed")
+    assert refused.value.detail["rule"] == "require_all_completed"
+    client.intents.complete(intent.id)
     assert client.portfolios.set_status(p.id, "completed").status == "completed"
     client.portfolios.remove_intent(p.id, intent.id)
     assert client.portfolios.intents(p.id) == []
