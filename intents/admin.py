@@ -110,3 +110,4 @@ class EventAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     @admin.display(description="Payload")
     def payload_json(self, obj):
         return pretty_json(obj.payload)
+from . import admin_subscriptions  # noqa: E402,F401  RFC-0006

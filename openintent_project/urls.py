@@ -8,6 +8,8 @@ api_v1 = [
     path("server/config", discovery.ServerConfigView.as_view(), name="server-config"),
     # RFC-0001/0002 (+0025 respond): intents, events, assignments, graphs.
     path("", include("intents.api.urls")),
+    # RFC-0006: webhook subscriptions.
+    path("", include("intents.api.urls_subscriptions")),
 ]
 
 urlpatterns = [

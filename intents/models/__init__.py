@@ -2,3 +2,5 @@
 Django sees its models."""
 
 from .core import Assignment, Dependency, Event, Intent, IntentStatus  # noqa: F401
+from .streams import StreamFrame  # noqa: F401,E402
+from .subscriptions import Delivery, DeliveryAttempt, DeliveryStatus, Subscription  # noqa: F401,E402

@@ -222,3 +222,4 @@ LOGGING = {
 def require_secret_key() -> None:
     if not SECRET_KEY:
         raise ImproperlyConfigured("SECRET_KEY must be set outside dev mode.")
+from .streams import *  # noqa: E402,F401,F403

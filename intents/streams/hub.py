@@ -1,0 +1,186 @@
+"""One hub per web process: it tails the event log and keeps the commit watermark.
+
+*Tail.* Writers wake streams through the channel layer after commit. Without Redis that
+layer is in-memory, so writes made by another process (a second daphne process, the Celery
+worker, beat) would go unnoticed; the hub therefore reads the ids of new events once per
+``STREAMS_POLL_SECONDS`` — one indexed query per process, whatever the number of streams,
+and none while the process holds no stream — and wakes the local streams they concern.
+With Redis the same tick is a safety net for lost wake-ups.
+
+*Watermark.* ``Event.id`` is allocated at insert but becomes visible at commit; on
+PostgreSQL a larger id can commit before a smaller one. Multi-intent streams (portfolio,
+agent) use the global id as their cursor, so they only read up to ``floor``: every id at or
+below it is committed or known to be missing. A missing id (a gap) is a transaction still in
+flight or one that rolled back; it holds ``floor`` back for at most
+``STREAMS_GAP_TIMEOUT_SECONDS``, then is "given up". A given-up id that appears later (a
+very long transaction) is still delivered, late, as the hub keeps checking for it for a
+minute (``late``). Intent streams order by the per-intent sequence and need none of this.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+import weakref
+from collections import defaultdict
+
+from channels.db import database_sync_to_async
+from django.conf import settings
+
+from . import reads
+
+log = logging.getLogger(__name__)
+GIVEN_UP_KEEP_SECONDS = 60.0
+
+
+class LogHub:
+    def __init__(self) -> None:
+        self.floor: int | None = None
+        self.seen: set[int] = set()  # ids above floor already seen
+        self.gaps: dict[int, float] = {}  # missing id above floor -> first noticed
+        self.given_up: dict[int, float] = {}  # id -> when given up
+        self.late: dict[int, float] = {}  # given-up ids that appeared -> when
+        self.by_intent: dict[str, weakref.WeakSet] = defaultdict(weakref.WeakSet)
+        self.by_agent: dict[str, weakref.WeakSet] = defaultdict(weakref.WeakSet)
+        self.sessions: weakref.WeakSet = weakref.WeakSet()
+        self._started = 0
+        self._completed = 0
+        self._task: asyncio.Future | None = None
+        self._ticker: asyncio.Task | None = None
+
+    # --- registration --------------------------------------------------------------------
+
+    def register(self, session) -> None:
+        self.sessions.add(session)
+        if self._ticker is None or self._ticker.done():
+            self._ticker = asyncio.ensure_future(self._tick())
+
+    def unregister(self, session) -> None:
+        self.sessions.discard(session)
+        self.watch(session, intents=(), agent=None)
+
+    def watch(self, session, *, intents, agent) -> None:
+        """Route tail wake-ups for ``intents`` (and frames addressed to ``agent``) to ``session``."""
+        for key in list(getattr(session, "_hub_intents", ())):
+            self.by_intent[key].discard(session)
+            if not self.by_intent[key]:
+                del self.by_intent[key]
+        old_agent = getattr(session, "_hub_agent", None)
+        if old_agent is not None:
+            self.by_agent[old_agent].discard(session)
+            if not self.by_agent[old_agent]:
+                del self.by_agent[old_agent]
+        session._hub_intents = {str(i) for i in intents}
+        session._hub_agent = agent
+        for key in session._hub_intents:
+            self.by_intent[key].add(session)
+        if agent is not None:
+            self.by_agent[agent].add(session)
+
+    # --- the tick ------------------------------------------------------------------------
+
+    async def _tick(self) -> None:
+        try:
+            while self.sessions:
+                await asyncio.sleep(settings.STREAMS_POLL_SECONDS)
+                if not self.sessions:
+                    break
+                try:
+                    await self.refresh()
+                except Exception:  # noqa: BLE001 - a failed tick is retried on the next one
+                    log.exception("stream hub tick failed")
+        finally:
+            self._ticker = None
+
+    async def refresh(self) -> None:
+        """Read the log once, started after this call (single flight: concurrent callers
+        share the next read)."""
+        ticket = self._started + 1
+        while self._completed < ticket:
+            if self._task is None:
+                self._started += 1
+                self._task = asyncio.ensure_future(self._read(self._started))
+            await asyncio.shield(self._task)
+
+    async def _read(self, number: int) -> None:
+        try:
+            if self.floor is None:
+                head = await database_sync_to_async(reads.log_head)()
+                if self.floor is None:
+                    self.floor = head
+                    # Ids in flight at start-up would otherwise be assumed settled.
+                    now = time.monotonic()
+                    for missing in range(max(0, head - 50), head):
+                        self.given_up[missing] = now
+            floor = self.floor
+            rows = await database_sync_to_async(reads.log_ids_after)(floor)
+            pending = [i for i in self.given_up if i not in self.late]
+            late_rows = await database_sync_to_async(reads.log_ids_in)(pending) if pending else []
+            self._absorb(rows, late_rows)
+        finally:
+            self._completed = max(self._completed, number)
+            self._task = None
+
+    def _absorb(self, rows, late_rows) -> None:
+        now = time.monotonic()
+        for event_id, intent_id, agent_id in late_rows:
+            if event_id not in self.late:
+                self.late[event_id] = now
+                self._wake(event_id, intent_id, agent_id)
+        for event_id, intent_id, agent_id in rows:
+            if event_id <= self.floor or event_id in self.seen:
+                continue
+            self.seen.add(event_id)
+            self.gaps.pop(event_id, None)
+            self._wake(event_id, intent_id, agent_id)
+        top = max(self.seen, default=self.floor)
+        for missing in range(self.floor + 1, top):
+            if missing not in self.seen:
+                self.gaps.setdefault(missing, now)
+        timeout = settings.STREAMS_GAP_TIMEOUT_SECONDS
+        while True:
+            nxt = self.floor + 1
+            if nxt in self.seen:
+                self.seen.discard(nxt)
+            elif nxt in self.gaps and now - self.gaps[nxt] >= timeout:
+                del self.gaps[nxt]
+                self.given_up[nxt] = now
+            else:
+                break
+            self.floor = nxt
+        for store in (self.given_up, self.late):
+            for key in [k for k, t in store.items() if now - t > GIVEN_UP_KEEP_SECONDS]:
+                store.pop(key, None)
+                if store is self.given_up:
+                    self.late.pop(key, None)
+
+    def _wake(self, event_id: int, intent_id, agent_id) -> None:
+        for session in list(self.by_intent.get(str(intent_id), ())):
+            session.wake(event_id)
+        if agent_id is not None:
+            for session in list(self.by_agent.get(agent_id, ())):
+                session.wake(event_id)
+
+    def is_late(self, event_id: int) -> bool:
+        return event_id in self.late or event_id in self.given_up
+
+    async def ensure_floor(self) -> int:
+        if self.floor is None:
+            await self.refresh()
+        return self.floor
+
+
+_hubs: dict[int, LogHub] = {}
+
+
+def hub() -> LogHub:
+    """The hub of the running event loop (daphne runs one loop per process)."""
+    loop = asyncio.get_running_loop()
+    key = id(loop)
+    current = _hubs.get(key)
+    if current is None or getattr(current, "_loop", None) is not loop:
+        current = LogHub()
+        current._loop = loop
+        _hubs[key] = current
+    return current
