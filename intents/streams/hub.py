@@ -108,11 +108,9 @@ class LogHub:
             if self.floor is None:
                 head = await database_sync_to_async(reads.log_head)()
                 if self.floor is None:
-                    self.floor = head
-                    # Ids in flight at start-up would otherwise be assumed settled.
-                    now = time.monotonic()
-                    for missing in range(max(0, head - 50), head):
-                        self.given_up[missing] = now
+                    # Start a little behind the head, so ids still in flight at start-up go
+                    # through the gap rules instead of being assumed settled.
+                    self.floor = max(0, head - 50)
             floor = self.floor
             rows = await database_sync_to_async(reads.log_ids_after)(floor)
             pending = [i for i in self.given_up if i not in self.late]
