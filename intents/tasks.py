@@ -15,3 +15,13 @@ def webhook_sweep_task() -> None:
     from intents.services.subscriptions import deliveries_sweep
 
     deliveries_sweep()
+
+
+@shared_task(name="intents.tasks.event_append_task", ignore_result=True)
+def event_append_task(intent_id: str, event_type: str, actor: str, payload: dict | None = None) -> None:
+    """Append an event from the background (integrations, scheduled notes). Runs as the
+    system principal; streams of every process receive it like any other write."""
+    from intents.services.core import event_append
+    from openintent_project.api.principal import SYSTEM
+
+    event_append(principal=SYSTEM, intent_id=intent_id, event_type=event_type, actor=actor, payload=payload)

@@ -85,11 +85,20 @@ class SSEConsumer(AsyncConsumer):
                 (b"cache-control", b"no-cache"),
                 (b"x-accel-buffering", b"no"),
                 *cors,
+                *self._process_header(),
             ],
         })
         # Flush the headers now: daphne holds them until the first body chunk.
         await self._write(f"retry: {settings.STREAMS_RETRY_MS}\n: connected\n\n".encode())
         self.session.start()
+
+    def _process_header(self) -> list[tuple[bytes, bytes]]:
+        # Off by default; tests turn it on to tell which web process holds a stream.
+        if settings.STREAMS_EXPOSE_PROCESS:
+            import os
+
+            return [(b"x-stream-process", str(os.getpid()).encode())]
+        return []
 
     def _cors(self, headers) -> list[tuple[bytes, bytes]]:
         origin = headers.get("origin")

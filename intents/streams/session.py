@@ -71,7 +71,9 @@ class StreamSession:
             self.cursor = await database_sync_to_async(self._intent_start)(last_event_id)
         else:
             await self._load_members()
-            floor = await self.hub.ensure_floor()
+            # A read started now: the floor may be stale if this process had no stream lately.
+            await self.hub.refresh()
+            floor = self.hub.floor
             start = None
             if last_event_id:
                 start = await database_sync_to_async(reads.resolve_multi_id)(last_event_id, self.intent_ids, self.agent_id)

@@ -22,14 +22,36 @@ def client(base, agent_id="agent-x") -> OpenIntentClient:
     return OpenIntentClient(base, api_key=KEY, agent_id=agent_id)
 
 
-def next_event(stream_iter, timeout=10.0, skip_errors=False):
-    """Next SSEEvent from an SDK stream iterator, read in a helper thread with a deadline."""
-    box: list = []
-    thread = threading.Thread(target=lambda: box.append(next(stream_iter)), daemon=True)
-    thread.start()
-    thread.join(timeout)
-    assert box, "no frame within the deadline"
-    return box[0]
+class SDKReader:
+    """Consumes an SDK stream (``SSEStream``) in a thread; the SDK connects lazily, on the
+    first ``next``, so tests wait for ``connected`` before writing."""
+
+    def __init__(self, stream, base_url: str):
+        import queue
+
+        self.stream = stream
+        self.queue: queue.Queue = queue.Queue()
+        self.thread = threading.Thread(target=self._run, daemon=True)
+        self.thread.start()
+        time.sleep(1.0)  # the SDK opens its connection inside the iterator
+
+    def _run(self):
+        try:
+            for event in self.stream:
+                self.queue.put(event)
+        except Exception as error:  # noqa: BLE001
+            self.queue.put(error)
+
+    def next(self, timeout=10.0):
+        import queue
+
+        try:
+            return self.queue.get(timeout=timeout)
+        except queue.Empty:
+            raise AssertionError("no frame within the deadline") from None
+
+    def stop(self):
+        self.stream.stop()
 
 
 # --- SSE basics ---------------------------------------------------------------------------
@@ -85,38 +107,34 @@ def test_ref_route_lowercase_and_alias_route_uppercase_names(live_server_url):
 def test_sdk_subscribe_sse_receives_events(live_server_url):
     c = client(live_server_url)
     intent = c.create_intent("sdk stream")
-    stream = c.subscribe_sse(intent.id)
-    events = iter(stream)
+    events = SDKReader(c.subscribe_sse(intent.id), live_server_url)
     try:
-        time.sleep(0.5)  # 06: a write 0.5 s after opening must arrive
         c.log_event(intent.id, EventType.COMMENT, {"hello": "world"})
-        event = next_event(events)
+        event = events.next()
         assert event.type == "comment"
         assert event.id == "2"
         assert event.data["payload"] == {"hello": "world"} and event.data["intent_id"] == intent.id
     finally:
-        stream.stop()
+        events.stop()
 
 
 def test_sdk_subscribe_agent_gets_assignment_and_relayed_frames(live_server_url):
     agent_id = f"agent-{uuid.uuid4().hex[:8]}"
     c = client(live_server_url, agent_id)
     intent = c.create_intent("for an agent")
-    stream = c.subscribe_agent()
-    events = iter(stream)
+    events = SDKReader(c.subscribe_agent(), live_server_url)
     try:
-        time.sleep(0.5)
         c.assign_agent(intent.id, agent_id)
-        assigned = next_event(events)
+        assigned = events.next()
         assert assigned.type == "AGENT_ASSIGNED"
         assert assigned.id == f"{intent.id}:2"
         assert assigned.data["intent_id"] == intent.id and assigned.data["agent_id"] == agent_id
         # The agent's intents are relayed (06, MAY), so @on_complete can fire.
         c.set_status(intent.id, 1, IntentStatus.COMPLETED)
-        status = next_event(events)
+        status = events.next()
         assert status.type == "STATUS_CHANGED" and status.data["new_status"] == "completed"
     finally:
-        stream.stop()
+        events.stop()
 
 
 def test_sdk_create_event_queue(live_server_url):
@@ -134,15 +152,12 @@ def test_sdk_subscribe_portfolio_opens_a_stream(live_server_url):
     portfolio has no members: the stream opens (200, id not checked, 06) and stays idle."""
     c = client(live_server_url)
     stream = c.subscribe_portfolio(str(uuid.uuid4()))
-    events = iter(stream)
+    events = SDKReader(stream, live_server_url)
     try:
-        box: list = []
-        thread = threading.Thread(target=lambda: box.append(next(events)), daemon=True)
-        thread.start()
-        thread.join(1.5)
-        assert box == [] or box[0].type != "error"
+        assert events.queue.empty()  # connected (an error frame would be queued), idle
+        assert stream._response is not None and stream._response.status_code == 200
     finally:
-        stream.stop()
+        events.stop()
 
 
 def test_sdk_subscribe_get_subscriptions_unsubscribe(live_server_url):

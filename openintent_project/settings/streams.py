@@ -18,6 +18,9 @@ STREAMS_GAP_TIMEOUT_SECONDS = env.float("STREAMS_GAP_TIMEOUT_SECONDS", default=3
 # Sent as ``retry:`` (the SDK's reconnect delay).
 STREAMS_RETRY_MS = env.int("STREAMS_RETRY_MS", default=2000)
 
+# Adds ``X-Stream-Process: <pid>`` to stream responses (tests of cross-process delivery).
+STREAMS_EXPOSE_PROCESS = env.bool("STREAMS_EXPOSE_PROCESS", default=False)
+
 # Webhooks: attempts and backoff (delay = min(BASE * 2**(attempt-1), MAX)).
 WEBHOOK_MAX_ATTEMPTS = env.int("WEBHOOK_MAX_ATTEMPTS", default=8)
 WEBHOOK_BACKOFF_BASE_SECONDS = env.float("WEBHOOK_BACKOFF_BASE_SECONDS", default=10.0)
