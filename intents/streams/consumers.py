@@ -114,11 +114,11 @@ class SSEConsumer(AsyncConsumer):
     async def _write(self, chunk: bytes) -> None:
         await self.send({"type": "http.response.body", "body": chunk, "more_body": True})
 
-    async def _emit(self, name: str, data: dict, frame_id: str | None) -> None:
+    async def _emit(self, name: str, encoded: str, frame_id: str | None) -> None:
         if self.sdk_names:
             name = SDK_NAMES.get(name, name)
         head = f"id: {frame_id}\n" if frame_id is not None else ""
-        await self._write(f"{head}event: {name}\ndata: {json.dumps(data)}\n\n".encode())
+        await self._write(f"{head}event: {name}\ndata: {encoded}\n\n".encode())
 
     async def _ping(self) -> None:
         await self._write(b": ping\n\n")
@@ -134,7 +134,7 @@ class SSEConsumer(AsyncConsumer):
         if self.session is not None:
             if message.get("membership"):
                 self.session.wake(membership=True)
-            await self._emit(message["name"], message["data"], None)
+            await self._emit(message["name"], json.dumps(message["data"]), None)
 
     async def http_disconnect(self, message):
         session = getattr(self, "session", None)
@@ -177,8 +177,9 @@ class StreamWebSocketConsumer(AsyncWebsocketConsumer):
         await self.accept()
         self.session.start()
 
-    async def _emit(self, name, data, frame_id):
-        await self.send(text_data=json.dumps({"event": name, "id": frame_id, "data": data}))
+    async def _emit(self, name, encoded, frame_id):
+        # ``encoded`` is already JSON text: splice it in rather than decode and re-encode.
+        await self.send(text_data=f'{{"event": {json.dumps(name)}, "id": {json.dumps(frame_id)}, "data": {encoded}}}')
 
     async def _ping(self):
         await self.send(text_data='{"event": "ping", "id": null, "data": {}}')
@@ -191,7 +192,7 @@ class StreamWebSocketConsumer(AsyncWebsocketConsumer):
         if self.session is not None:
             if message.get("membership"):
                 self.session.wake(membership=True)
-            await self._emit(message["name"], message["data"], None)
+            await self._emit(message["name"], json.dumps(message["data"]), None)
 
     async def disconnect(self, code):
         if self.session is not None:

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import time
 import weakref
 from collections import defaultdict
@@ -48,6 +49,9 @@ class LogHub:
         self._completed = 0
         self._task: asyncio.Future | None = None
         self._ticker: asyncio.Task | None = None
+        self._reads: dict = {}  # (intent id, after sequence) -> in-flight shared read
+        self._wal_path = _sqlite_wal_path()
+        self._wal_seen = None
 
     # --- registration --------------------------------------------------------------------
 
@@ -81,17 +85,55 @@ class LogHub:
     # --- the tick ------------------------------------------------------------------------
 
     async def _tick(self) -> None:
+        """While this process holds streams: read the log every ``STREAMS_POLL_SECONDS``.
+        On SQLite a ``stat`` of the WAL file (it changes on every commit, by any process)
+        is checked every ``STREAMS_WAL_CHECK_SECONDS`` in between, so writes from other
+        processes arrive within milliseconds without a query per check."""
+        last_read = time.monotonic()
         try:
             while self.sessions:
-                await asyncio.sleep(settings.STREAMS_POLL_SECONDS)
+                step = settings.STREAMS_POLL_SECONDS
+                if self._wal_path is not None:
+                    step = min(step, settings.STREAMS_WAL_CHECK_SECONDS)
+                await asyncio.sleep(step)
                 if not self.sessions:
                     break
+                now = time.monotonic()
+                due = now - last_read >= settings.STREAMS_POLL_SECONDS or self._wal_changed()
+                if not due:
+                    continue
+                last_read = now
                 try:
                     await self.refresh()
                 except Exception:  # noqa: BLE001 - a failed tick is retried on the next one
                     log.exception("stream hub tick failed")
         finally:
             self._ticker = None
+
+    def _wal_changed(self) -> bool:
+        if self._wal_path is None:
+            return False
+        try:
+            info = os.stat(self._wal_path)
+            stamp = (info.st_mtime_ns, info.st_size, info.st_ino)
+        except OSError:
+            stamp = None
+        changed = stamp != self._wal_seen
+        self._wal_seen = stamp
+        return changed
+
+    async def intent_frames_after(self, intent_id, after: int, not_before: float):
+        """Shared read for intent streams: subscribers at the same cursor share one query,
+        but only a query started after they were woken (``not_before``), so a read begun
+        before a commit never hides that commit from a later wake-up."""
+        key = (intent_id, after)
+        entry = self._reads.get(key)
+        if entry is None or entry[0] < not_before:
+            future = asyncio.ensure_future(database_sync_to_async(reads.intent_frames_after)(intent_id, after))
+            entry = (time.monotonic(), future)
+            self._reads[key] = entry
+            future.add_done_callback(lambda _f, key=key, entry=entry: self._reads.get(key) is entry and self._reads.pop(key, None))
+        return await asyncio.shield(entry[1])
 
     async def refresh(self) -> None:
         """Read the log once, started after this call (single flight: concurrent callers
@@ -167,6 +209,17 @@ class LogHub:
         if self.floor is None:
             await self.refresh()
         return self.floor
+
+
+def _sqlite_wal_path() -> str | None:
+    from django.db import connection
+
+    if connection.vendor != "sqlite":
+        return None
+    name = str(connection.settings_dict.get("NAME") or "")
+    if not name or name == ":memory:" or name.startswith("file:"):
+        return None
+    return name + "-wal"
 
 
 _hubs: dict[int, LogHub] = {}

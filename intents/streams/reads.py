@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import json
 import uuid
 from typing import Iterable
 
@@ -47,7 +48,8 @@ def intent_frames_after(intent_id: uuid.UUID, sequence: int, limit: int = BATCH)
     for event in events:
         name, data, _ = _frame(event)
         if name:
-            frames.append((event.sequence, name, data))
+            # Encoded once here: every subscriber sharing this read sends the same bytes.
+            frames.append((event.sequence, name, json.dumps(data)))
     return (events[-1].sequence if events else sequence), frames
 
 
@@ -79,7 +81,7 @@ def multi_frames(intent_ids, agent_id: str | None, *, after_id: int, upto_id: in
         if agent_id is not None and frame_agent == agent_id:
             name = event.event_type
         if name:
-            frames.append((event.id, f"{event.intent_id}:{event.sequence}", name, data))
+            frames.append((event.id, f"{event.intent_id}:{event.sequence}", name, json.dumps(data)))
     in_window = [e.id for e in events if after_id < e.id <= upto_id]
     last = max(in_window) if len(events) == limit and in_window else upto_id
     return last, frames

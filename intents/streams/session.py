@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import logging
+import time
 from typing import Awaitable, Callable
 
 from channels.db import database_sync_to_async
@@ -23,7 +24,8 @@ log = logging.getLogger(__name__)
 
 INTENT, PORTFOLIO, AGENT = "intents", "portfolios", "agents"
 
-Emit = Callable[[str, dict, "str | None"], Awaitable[None]]
+# emit(name, data as encoded JSON text, frame id or None)
+Emit = Callable[[str, str, "str | None"], Awaitable[None]]
 
 
 def intent_group(intent_id) -> str:
@@ -56,6 +58,7 @@ class StreamSession:
         self.late_sent: set[int] = set()
         self.late_wanted: set[int] = set()
         self._wakeup = asyncio.Event()
+        self._woken_at = 0.0
         self._refresh_members = False
         self._task: asyncio.Task | None = None
         self.hub = hub()
@@ -113,6 +116,7 @@ class StreamSession:
         self._task = asyncio.ensure_future(self._run())
 
     def wake(self, event_id: int | None = None, *, membership: bool = False) -> None:
+        self._woken_at = time.monotonic()
         if event_id is not None:
             if self.kind != INTENT and event_id <= self.cursor and self.hub.is_late(event_id):
                 self.late_wanted.add(event_id)
@@ -150,10 +154,11 @@ class StreamSession:
     async def _drain_intent(self) -> None:
         if self.intent_uuid is None:
             return
+        not_before = self._woken_at
         while True:
-            last, frames = await database_sync_to_async(reads.intent_frames_after)(self.intent_uuid, self.cursor)
-            for sequence, name, data in frames:
-                await self.emit(name, data, str(sequence))
+            last, frames = await self.hub.intent_frames_after(self.intent_uuid, self.cursor, not_before)
+            for sequence, name, encoded in frames:
+                await self.emit(name, encoded, str(sequence))
             if last == self.cursor:
                 return
             self.cursor = last
@@ -180,12 +185,12 @@ class StreamSession:
                 self.intent_ids, self.agent_id, after_id=self.cursor, upto_id=max(floor, self.cursor), ids=late
             )
             restart = False
-            for event_id, frame_id, name, data in frames:
+            for event_id, frame_id, name, encoded in frames:
                 if event_id <= self.cursor:
                     if event_id in self.late_sent:
                         continue
                     self.late_sent.add(event_id)
-                await self.emit(name, data, frame_id)
+                await self.emit(name, encoded, frame_id)
                 if self.kind == AGENT and name in ("agent_assigned", "agent_unassigned"):
                     # The relayed intent set changed: read on from here with the new set.
                     self.cursor = max(self.cursor, event_id)

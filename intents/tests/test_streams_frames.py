@@ -1,6 +1,8 @@
 """Frames are stored with their events, in the same transaction, with the data the SDK
 runtime reads (06 FIX 1, 2, 4; README §0.2)."""
 
+import json
+
 import pytest
 from django.db import transaction
 
@@ -78,7 +80,7 @@ def test_reads_replay_by_sequence_and_skip_unstreamed_frames(intent):
         events.record(locked, "governance.violation", "a", {})
     last, frames = reads.intent_frames_after(intent.pk, 2)
     assert last == 5
-    assert [(seq, name, data["payload"]) for seq, name, data in frames] == [(3, "comment", {"i": 1}), (4, "comment", {"i": 2})]
+    assert [(seq, name, json.loads(data)["payload"]) for seq, name, data in frames] == [(3, "comment", {"i": 1}), (4, "comment", {"i": 2})]
 
 
 def test_multi_intent_reads_resolve_ids_of_this_stream_only(intent, owner):

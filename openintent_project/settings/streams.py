@@ -9,9 +9,10 @@ STREAMS_KEEPALIVE_SECONDS = env.float("STREAMS_KEEPALIVE_SECONDS", default=15.0)
 # One cheap query per web process per tick finds events written by other processes (Celery
 # worker, beat, other daphne processes) and wakes this process's streams. With Redis the
 # channel layer carries wake-ups across processes and the tick is only a safety net.
-STREAMS_POLL_SECONDS = env.float(
-    "STREAMS_POLL_SECONDS", default=2.0 if env.str("REDIS_URL", default="") else 0.25
-)
+STREAMS_POLL_SECONDS = env.float("STREAMS_POLL_SECONDS", default=1.0)
+# On SQLite (embedded mode) the WAL file is stat()ed this often between reads; a change
+# (a commit by any process) triggers the read at once. No query while nothing changes.
+STREAMS_WAL_CHECK_SECONDS = env.float("STREAMS_WAL_CHECK_SECONDS", default=0.01)
 # A gap in the global event id sequence (a transaction still in flight, or rolled back) holds
 # multi-intent streams back for at most this long before it is treated as rolled back.
 STREAMS_GAP_TIMEOUT_SECONDS = env.float("STREAMS_GAP_TIMEOUT_SECONDS", default=3.0)
