@@ -205,11 +205,6 @@ class LogHub:
     def is_late(self, event_id: int) -> bool:
         return event_id in self.late or event_id in self.given_up
 
-    async def ensure_floor(self) -> int:
-        if self.floor is None:
-            await self.refresh()
-        return self.floor
-
 
 def _sqlite_wal_path() -> str | None:
     from django.db import connection
