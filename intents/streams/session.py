@@ -168,8 +168,10 @@ class StreamSession:
             self._refresh_members = False
             await self._load_members()
         delay = 0.005
-        # Wait (briefly) until everything we were woken for is below the watermark.
-        while self.pending > (self.hub.floor or 0):
+        # Wait (briefly) until everything we were woken for is below the watermark; the gap
+        # timeout bounds the wait, so a bogus wake-up cannot stall the stream.
+        give_up = time.monotonic() + settings.STREAMS_GAP_TIMEOUT_SECONDS + 2.0
+        while self.pending > (self.hub.floor or 0) and time.monotonic() < give_up:
             await self.hub.refresh()
             if self.pending <= self.hub.floor:
                 break
