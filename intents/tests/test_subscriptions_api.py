@@ -207,3 +207,31 @@ def test_signature_matches_the_standard_webhooks_example():
     secret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
     body = b'{"test": 2432232314}'
     assert services.sign(secret, "msg_p5jXN8AQM9LWM0D4loKWxJek", 1614265330, body) == "v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE="
+
+
+@LOOPBACK
+def test_admin_lists_deliveries_with_attempts_and_redelivers(db, owner, client, django_capture_on_commit_callbacks):
+    from django.contrib.auth.models import User
+
+    receiver = Receiver(statuses=[500], default=200)
+    try:
+        intent = core.intent_create(principal=owner, title="x")
+        services.subscription_create(principal=owner, intent_id=str(intent.pk), webhook_url=receiver.url)
+        with django_capture_on_commit_callbacks(execute=True):
+            core.event_append(principal=owner, intent_id=intent.pk, event_type="comment", actor="a")
+        delivery = Delivery.objects.get()
+        assert delivery.status == DeliveryStatus.PENDING
+        client.force_login(User.objects.create_superuser("admin", "a@example.com", "pw"))
+        assert client.get("/admin/intents/delivery/").status_code == 200
+        page = client.get(f"/admin/intents/delivery/{delivery.pk}/change/")
+        assert page.status_code == 200 and b"HTTP 500" in page.content
+        with django_capture_on_commit_callbacks(execute=True):
+            response = client.post("/admin/intents/delivery/", {"action": "redeliver", "_selected_action": [str(delivery.pk)]})
+        assert response.status_code == 302
+        delivery.refresh_from_db()
+        assert delivery.status == DeliveryStatus.DELIVERED
+        assert DeliveryAttempt.objects.filter(delivery=delivery).count() == 2
+        subscription_page = client.get("/admin/intents/subscription/")
+        assert subscription_page.status_code == 200 and b"whsec_" not in subscription_page.content
+    finally:
+        receiver.close()
