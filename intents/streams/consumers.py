@@ -6,7 +6,7 @@ import json
 from urllib.parse import parse_qs
 
 from channels.consumer import AsyncConsumer
-from channels.db import database_sync_to_async
+from .reads import db_read
 from channels.exceptions import StopConsumer
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
@@ -64,7 +64,7 @@ class SSEConsumer(AsyncConsumer):
         if self.scope["method"] not in ("GET", "HEAD"):
             return await self._json(405, {"detail": "Method Not Allowed"}, cors)
         try:
-            principal = await database_sync_to_async(_authorize)(
+            principal = await db_read(_authorize)(
                 headers.get("x-api-key", ""), headers.get("x-agent-id"), kind, target
             )
         except Forbidden as denied:
@@ -163,7 +163,7 @@ class StreamWebSocketConsumer(AsyncWebsocketConsumer):
         api_key = headers.get("x-api-key") or query.get("api_key", "")
         agent = headers.get("x-agent-id") or query.get("agent_id")
         try:
-            principal = await database_sync_to_async(_authorize)(api_key, agent, kind, target)
+            principal = await db_read(_authorize)(api_key, agent, kind, target)
         except Forbidden:
             principal = None
         if principal is None:

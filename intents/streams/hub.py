@@ -26,7 +26,7 @@ import time
 import weakref
 from collections import defaultdict
 
-from channels.db import database_sync_to_async
+from .reads import db_read
 from django.conf import settings
 
 from . import reads
@@ -129,7 +129,7 @@ class LogHub:
         key = (intent_id, after)
         entry = self._reads.get(key)
         if entry is None or entry[0] < not_before:
-            future = asyncio.ensure_future(database_sync_to_async(reads.intent_frames_after)(intent_id, after))
+            future = asyncio.ensure_future(db_read(reads.intent_frames_after)(intent_id, after))
             entry = (time.monotonic(), future)
             self._reads[key] = entry
             future.add_done_callback(lambda _f, key=key, entry=entry: self._reads.get(key) is entry and self._reads.pop(key, None))
@@ -148,15 +148,15 @@ class LogHub:
     async def _read(self, number: int) -> None:
         try:
             if self.floor is None:
-                head = await database_sync_to_async(reads.log_head)()
+                head = await db_read(reads.log_head)()
                 if self.floor is None:
                     # Start a little behind the head, so ids still in flight at start-up go
                     # through the gap rules instead of being assumed settled.
                     self.floor = max(0, head - 50)
             floor = self.floor
-            rows = await database_sync_to_async(reads.log_ids_after)(floor)
+            rows = await db_read(reads.log_ids_after)(floor)
             pending = [i for i in self.given_up if i not in self.late]
-            late_rows = await database_sync_to_async(reads.log_ids_in)(pending) if pending else []
+            late_rows = await db_read(reads.log_ids_in)(pending) if pending else []
             self._absorb(rows, late_rows)
         finally:
             self._completed = max(self._completed, number)

@@ -15,6 +15,15 @@ from .frames import frame_data
 BATCH = 500
 
 
+def db_read(func):
+    """``database_sync_to_async`` on the default thread pool. The thread-sensitive default
+    runs every call on the one thread that also serves Django's sync views, so stream reads
+    would queue behind busy writers."""
+    from channels.db import database_sync_to_async
+
+    return database_sync_to_async(func, thread_sensitive=False)
+
+
 def _frame(event: Event) -> tuple[str, dict, str | None]:
     try:
         frame = event.stream_frame

@@ -14,7 +14,7 @@ import logging
 import time
 from typing import Awaitable, Callable
 
-from channels.db import database_sync_to_async
+from .reads import db_read
 from django.conf import settings
 
 from . import reads
@@ -71,7 +71,7 @@ class StreamSession:
         if self.kind == INTENT:
             await self._set_groups({intent_group(self.target)})
             self.hub.watch(self, intents=[self.intent_uuid] if self.intent_uuid else [], agent=None)
-            self.cursor = await database_sync_to_async(self._intent_start)(last_event_id)
+            self.cursor = await db_read(self._intent_start)(last_event_id)
         else:
             await self._load_members()
             # A read started now: the floor may be stale if this process had no stream lately.
@@ -79,7 +79,7 @@ class StreamSession:
             floor = self.hub.floor
             start = None
             if last_event_id:
-                start = await database_sync_to_async(reads.resolve_multi_id)(last_event_id, self.intent_ids, self.agent_id)
+                start = await db_read(reads.resolve_multi_id)(last_event_id, self.intent_ids, self.agent_id)
             self.cursor = start if start is not None else floor
 
     def _intent_start(self, last_event_id: str | None) -> int:
@@ -93,10 +93,10 @@ class StreamSession:
 
     async def _load_members(self) -> None:
         if self.kind == PORTFOLIO:
-            members = await database_sync_to_async(reads.portfolio_intent_ids)(self.target)
+            members = await db_read(reads.portfolio_intent_ids)(self.target)
             groups = {portfolio_group(self.target)}
         else:
-            members = await database_sync_to_async(reads.agent_intent_ids)(self.target)
+            members = await db_read(reads.agent_intent_ids)(self.target)
             groups = {agent_group(self.target)}
         self.intent_ids = {m for m in members if m is not None}
         groups |= {intent_group(i) for i in self.intent_ids}
@@ -183,7 +183,7 @@ class StreamSession:
             self.late_wanted.clear()
             if floor <= self.cursor and not late:
                 return
-            last, frames = await database_sync_to_async(reads.multi_frames)(
+            last, frames = await db_read(reads.multi_frames)(
                 self.intent_ids, self.agent_id, after_id=self.cursor, upto_id=max(floor, self.cursor), ids=late
             )
             restart = False
