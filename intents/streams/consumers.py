@@ -127,7 +127,7 @@ class SSEConsumer(AsyncConsumer):
 
     async def stream_wake(self, message):
         if self.session is not None:
-            self.session.wake(message.get("event_id"))
+            self.session.wake(message.get("event_id"), message.get("sequence"))
 
     async def stream_live(self, message):
         """A frame that is never stored (portfolio_created, intent_added, …): live only."""
@@ -186,7 +186,7 @@ class StreamWebSocketConsumer(AsyncWebsocketConsumer):
 
     async def stream_wake(self, message):
         if self.session is not None:
-            self.session.wake(message.get("event_id"))
+            self.session.wake(message.get("event_id"), message.get("sequence"))
 
     async def stream_live(self, message):
         if self.session is not None:

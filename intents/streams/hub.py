@@ -122,18 +122,18 @@ class LogHub:
         self._wal_seen = stamp
         return changed
 
-    async def intent_frames_after(self, intent_id, after: int, not_before: float):
-        """Shared read for intent streams: subscribers at the same cursor share one query,
-        but only a query started after they were woken (``not_before``), so a read begun
-        before a commit never hides that commit from a later wake-up."""
+    async def intent_frames_after(self, intent_id, after: int, *, fresh: bool):
+        """Shared read for intent streams: subscribers at the same cursor share one query
+        (one query per write, not one per subscriber). A shared read may have started
+        before the commit a subscriber was woken for; the subscriber then asks again with
+        ``fresh=True``, which always starts a new query."""
         key = (intent_id, after)
-        entry = self._reads.get(key)
-        if entry is None or entry[0] < not_before:
+        future = None if fresh else self._reads.get(key)
+        if future is None:
             future = asyncio.ensure_future(db_read(reads.intent_frames_after)(intent_id, after))
-            entry = (time.monotonic(), future)
-            self._reads[key] = entry
-            future.add_done_callback(lambda _f, key=key, entry=entry: self._reads.get(key) is entry and self._reads.pop(key, None))
-        return await asyncio.shield(entry[1])
+            self._reads[key] = future
+            future.add_done_callback(lambda f, key=key: self._reads.get(key) is f and self._reads.pop(key, None))
+        return await asyncio.shield(future)
 
     async def refresh(self) -> None:
         """Read the log once, started after this call (single flight: concurrent callers
@@ -164,16 +164,16 @@ class LogHub:
 
     def _absorb(self, rows, late_rows) -> None:
         now = time.monotonic()
-        for event_id, intent_id, agent_id in late_rows:
+        for event_id, intent_id, agent_id, sequence in late_rows:
             if event_id not in self.late:
                 self.late[event_id] = now
-                self._wake(event_id, intent_id, agent_id)
-        for event_id, intent_id, agent_id in rows:
+                self._wake(event_id, intent_id, agent_id, sequence)
+        for event_id, intent_id, agent_id, sequence in rows:
             if event_id <= self.floor or event_id in self.seen:
                 continue
             self.seen.add(event_id)
             self.gaps.pop(event_id, None)
-            self._wake(event_id, intent_id, agent_id)
+            self._wake(event_id, intent_id, agent_id, sequence)
         top = max(self.seen, default=self.floor)
         for missing in range(self.floor + 1, top):
             if missing not in self.seen:
@@ -195,12 +195,12 @@ class LogHub:
                 if store is self.given_up:
                     self.late.pop(key, None)
 
-    def _wake(self, event_id: int, intent_id, agent_id) -> None:
+    def _wake(self, event_id: int, intent_id, agent_id, sequence: int) -> None:
         for session in list(self.by_intent.get(str(intent_id), ())):
-            session.wake(event_id)
+            session.wake(event_id, sequence)
         if agent_id is not None:
             for session in list(self.by_agent.get(agent_id, ())):
-                session.wake(event_id)
+                session.wake(event_id, sequence)
 
     def is_late(self, event_id: int) -> bool:
         return event_id in self.late or event_id in self.given_up

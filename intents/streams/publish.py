@@ -28,7 +28,7 @@ def on_event_committed(sender, event, **kwargs) -> None:
     agent_id = getattr(event, "_stream_agent_id", None)
     if agent_id:
         groups.append(agent_group(agent_id))
-    _group_send(groups, {"type": "stream.wake", "event_id": event.id})
+    _group_send(groups, {"type": "stream.wake", "event_id": event.id, "sequence": event.sequence})
 
 
 def publish_live_frame(*, portfolio_id=None, intent_id=None, agent_id=None, name: str, data: dict, membership: bool = False) -> None:

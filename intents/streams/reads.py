@@ -46,8 +46,9 @@ def intent_head(intent_id: uuid.UUID) -> int:
     return Intent.objects.filter(pk=intent_id).values_list("event_sequence", flat=True).first() or 0
 
 
-def intent_frames_after(intent_id: uuid.UUID, sequence: int, limit: int = BATCH) -> tuple[int, list]:
-    """(last sequence read, [(sequence, name, data)]) for frames after ``sequence``."""
+def intent_frames_after(intent_id: uuid.UUID, sequence: int, limit: int = BATCH) -> tuple[int, list, bool]:
+    """(last sequence read, [(sequence, name, encoded data)], batch full) for frames after
+    ``sequence``."""
     events = list(
         Event.objects.filter(intent_id=intent_id, sequence__gt=sequence)
         .select_related("stream_frame")
@@ -59,7 +60,7 @@ def intent_frames_after(intent_id: uuid.UUID, sequence: int, limit: int = BATCH)
         if name:
             # Encoded once here: every subscriber sharing this read sends the same bytes.
             frames.append((event.sequence, name, json.dumps(data)))
-    return (events[-1].sequence if events else sequence), frames
+    return (events[-1].sequence if events else sequence), frames, len(events) == limit
 
 
 # --- multi-intent streams: cursor = global Event.id below the process watermark ------------
@@ -133,13 +134,13 @@ def log_head() -> int:
     return Event.objects.aggregate(head=Max("id"))["head"] or 0
 
 
-def log_ids_after(after_id: int, limit: int = 5000) -> list[tuple[int, uuid.UUID, str | None]]:
+def log_ids_after(after_id: int, limit: int = 5000) -> list[tuple[int, uuid.UUID, str | None, int]]:
     return list(
         Event.objects.filter(id__gt=after_id)
         .order_by("id")
-        .values_list("id", "intent_id", "stream_frame__agent_id")[:limit]
+        .values_list("id", "intent_id", "stream_frame__agent_id", "sequence")[:limit]
     )
 
 
-def log_ids_in(ids: Iterable[int]) -> list[tuple[int, uuid.UUID, str | None]]:
-    return list(Event.objects.filter(id__in=list(ids)).values_list("id", "intent_id", "stream_frame__agent_id"))
+def log_ids_in(ids: Iterable[int]) -> list[tuple[int, uuid.UUID, str | None, int]]:
+    return list(Event.objects.filter(id__in=list(ids)).values_list("id", "intent_id", "stream_frame__agent_id", "sequence"))

@@ -58,7 +58,8 @@ class StreamSession:
         self.late_sent: set[int] = set()
         self.late_wanted: set[int] = set()
         self._wakeup = asyncio.Event()
-        self._woken_at = 0.0
+        self.wanted_sequence = 0  # intent streams: highest sequence we were woken for
+        self._fresh = True  # next intent read must be a query of its own
         self._refresh_members = False
         self._task: asyncio.Task | None = None
         self.hub = hub()
@@ -115,8 +116,11 @@ class StreamSession:
     def start(self) -> None:
         self._task = asyncio.ensure_future(self._run())
 
-    def wake(self, event_id: int | None = None, *, membership: bool = False) -> None:
-        self._woken_at = time.monotonic()
+    def wake(self, event_id: int | None = None, sequence: int | None = None, *, membership: bool = False) -> None:
+        if sequence is None and self.kind == INTENT:
+            self._fresh = True  # no sequence to wait for: read anew
+        elif sequence is not None:
+            self.wanted_sequence = max(self.wanted_sequence, sequence)
         if event_id is not None:
             if self.kind != INTENT and event_id <= self.cursor and self.hub.is_late(event_id):
                 self.late_wanted.add(event_id)
@@ -134,6 +138,7 @@ class StreamSession:
                     await asyncio.wait_for(self._wakeup.wait(), timeout=keepalive)
                 except asyncio.TimeoutError:
                     await self.keepalive()
+                    self._fresh = True  # re-read the log: a lost wake-up only delays a frame
                     if self.kind != INTENT:
                         await self.hub.refresh()
                         self._refresh_members = True
@@ -154,14 +159,18 @@ class StreamSession:
     async def _drain_intent(self) -> None:
         if self.intent_uuid is None:
             return
-        not_before = self._woken_at
+        fresh, self._fresh = self._fresh, False
         while True:
-            last, frames = await self.hub.intent_frames_after(self.intent_uuid, self.cursor, not_before)
+            last, frames, full = await self.hub.intent_frames_after(self.intent_uuid, self.cursor, fresh=fresh)
             for sequence, name, encoded in frames:
                 await self.emit(name, encoded, str(sequence))
-            if last == self.cursor:
+            self.cursor = max(self.cursor, last)
+            if full:
+                fresh = False
+                continue
+            if self.cursor >= self.wanted_sequence or fresh:
                 return
-            self.cursor = last
+            fresh = True  # the shared read began before our commit: read once more
 
     async def _drain_multi(self) -> None:
         if self._refresh_members:

@@ -78,7 +78,7 @@ def test_reads_replay_by_sequence_and_skip_unstreamed_frames(intent):
         for i in range(3):
             events.record(locked, "comment", "a", {"i": i})
         events.record(locked, "governance.violation", "a", {})
-    last, frames = reads.intent_frames_after(intent.pk, 2)
+    last, frames, full = reads.intent_frames_after(intent.pk, 2)
     assert last == 5
     assert [(seq, name, json.loads(data)["payload"]) for seq, name, data in frames] == [(3, "comment", {"i": 1}), (4, "comment", {"i": 2})]
 
