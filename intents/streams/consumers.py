@@ -15,7 +15,7 @@ from openintent_project.api.authentication import INVALID_KEY, principal_for
 from openintent_project.errors import Forbidden
 
 from . import reads
-from .frames import SDK_NAMES
+from .frames import SDK_NAMES, sse_bytes
 from .session import INTENT, StreamSession
 
 
@@ -117,8 +117,7 @@ class SSEConsumer(AsyncConsumer):
     async def _emit(self, name: str, encoded: str, frame_id: str | None) -> None:
         if self.sdk_names:
             name = SDK_NAMES.get(name, name)
-        head = f"id: {frame_id}\n" if frame_id is not None else ""
-        await self._write(f"{head}event: {name}\ndata: {encoded}\n\n".encode())
+        await self._write(sse_bytes(name, encoded, frame_id))
 
     async def _ping(self) -> None:
         await self._write(b": ping\n\n")

@@ -109,5 +109,10 @@ def build_frame(event: Event) -> StreamFrame:
 def render_sse(name: str, data: dict, frame_id: str | None) -> bytes:
     """``id:`` (stored events only), ``event:``, one ``data:`` line of ``json.dumps`` with
     default separators (REF), blank line."""
+    return sse_bytes(name, json.dumps(data), frame_id)
+
+
+def sse_bytes(name: str, encoded: str, frame_id: str | None) -> bytes:
+    """One SSE frame from data already encoded as one line of JSON."""
     head = f"id: {frame_id}\n" if frame_id is not None else ""
-    return f"{head}event: {name}\ndata: {json.dumps(data)}\n\n".encode()
+    return f"{head}event: {name}\ndata: {encoded}\n\n".encode()

@@ -186,6 +186,7 @@ class StreamSession:
                 break
             await asyncio.sleep(delay)
             delay = min(delay * 2, 0.2)
+        self.pending = min(self.pending, self.hub.floor or 0)
         while True:
             floor = self.hub.floor or 0
             late = [i for i in self.late_wanted if i not in self.late_sent]
