@@ -21,7 +21,15 @@ def db_read(func):
     would queue behind busy writers."""
     from channels.db import database_sync_to_async
 
-    return database_sync_to_async(func, thread_sensitive=False)
+    return database_sync_to_async(func, thread_sensitive=_in_memory_sqlite())
+
+
+def _in_memory_sqlite() -> bool:
+    """The unit tests' shared-cache in-memory SQLite takes table locks that fail at once
+    instead of waiting; there, reads stay on the one sync thread."""
+    from django.db import connection
+
+    return connection.vendor == "sqlite" and connection.is_in_memory_db()
 
 
 def _frame(event: Event) -> tuple[str, dict, str | None]:
