@@ -118,3 +118,4 @@ from . import admin_attachments, admin_portfolios  # noqa: E402,F401
 
 from . import admin_leases  # noqa: E402,F401  (leases, costs, retry policies, failures)
 from . import admin_tasks  # noqa: E402,F401  RFC-0012 tasks and plans
+from . import admin_subscriptions  # noqa: E402,F401  RFC-0006

@@ -13,4 +13,6 @@ BEAT_SCHEDULE: dict[str, dict] = {
         "task": "intents.tasks.retry_fallback_sweep_task",
         "schedule": settings.OPENINTENT_RETRY_FALLBACK_SWEEP_SECONDS,
     },
+    # RFC-0006: re-enqueue due webhook retries and deliveries left behind by a dead worker.
+    "webhook-deliveries-sweep": {"task": "intents.tasks.webhook_sweep_task", "schedule": settings.WEBHOOK_SWEEP_SECONDS},
 }

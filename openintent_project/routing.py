@@ -1,4 +1,18 @@
-"""Channels routes. Streams (RFC-0006) add their consumers here."""
+"""Channels routes: the streams of RFC-0006 (docs/streams.md)."""
 
-http_stream_routes: list = []
-websocket_routes: list = []
+from django.urls import re_path
+
+from intents.streams.consumers import SDKSSEConsumer, SSEConsumer, StreamWebSocketConsumer
+
+_KIND = r"(?P<kind>intents|portfolios|agents)"
+_TARGET = r"(?P<target>[^/]+)"
+
+http_stream_routes: list = [
+    # REF paths, REF (lowercase) frame names.
+    re_path(rf"^api/v1/subscribe/{_KIND}/{_TARGET}$", SSEConsumer.as_asgi()),
+    # The official client's paths, with the SDK runtime's uppercase names (README §0.3).
+    re_path(rf"^api/v1/{_KIND}/{_TARGET}/subscribe$", SDKSSEConsumer.as_asgi()),
+]
+websocket_routes: list = [
+    re_path(rf"^ws/v1/{_KIND}/{_TARGET}$", StreamWebSocketConsumer.as_asgi()),
+]

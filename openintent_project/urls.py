@@ -10,6 +10,8 @@ api_v1 = [
     path("", include("intents.api.urls")),
     # RFC-0003 leases, RFC-0009 costs, RFC-0010 retry policies and failures.
     path("", include("intents.api.urls_leases")),
+    # RFC-0006: webhook subscriptions (the SSE and WebSocket streams are in routing.py).
+    path("", include("intents.api.urls_subscriptions")),
     # RFC-0005: attachments, with stored content.
     path("", include("intents.api.urls_attachments")),
     # RFC-0004/0007: portfolios.

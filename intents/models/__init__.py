@@ -8,3 +8,5 @@ from .leases import Lease  # noqa: F401
 from .costs import CostRecord  # noqa: F401
 from .retries import FailureRecord, FallbackHandoff, RetryPolicy  # noqa: F401
 from .tasks import Plan, PlanStep, Task, TaskStatus  # noqa: F401,E402
+from .streams import StreamFrame  # noqa: F401,E402
+from .subscriptions import Delivery, DeliveryAttempt, DeliveryStatus, Subscription  # noqa: F401,E402

@@ -236,3 +236,4 @@ from .leases import *  # noqa: E402,F401,F403
 from .triggers import *  # noqa: E402,F401,F403
 from .agents import *  # noqa: E402,F401,F403
 from .governance import *  # noqa: E402,F401,F403
+from .streams import *  # noqa: E402,F401,F403
