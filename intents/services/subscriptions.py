@@ -21,7 +21,6 @@ from datetime import datetime, timedelta
 from typing import Any, Iterable
 from urllib.parse import urlsplit
 
-from django.apps import apps
 from django.conf import settings
 from django.db import transaction
 from django.db.models import F, Q
@@ -32,7 +31,7 @@ from openintent_project.errors import Forbidden, InvalidInput, NotFound
 
 from .. import access
 from ..access import Permission
-from ..models import Delivery, DeliveryAttempt, DeliveryStatus, Event, Intent, Subscription
+from ..models import Delivery, DeliveryAttempt, DeliveryStatus, Event, Intent, Portfolio, PortfolioMembership, Subscription
 from ..representations import event_dict
 from .core import _as_uuid
 
@@ -87,21 +86,12 @@ def _validate_url(url: str) -> None:
 # --- records --------------------------------------------------------------------------------
 
 def _portfolio_exists(portfolio_id) -> bool:
-    """Through the portfolio model of the portfolios helper (BRIEF contract)."""
-    try:
-        model = apps.get_model("intents", "Portfolio")
-    except LookupError:
-        return False
-    return model.objects.filter(pk=portfolio_id).exists()
+    return Portfolio.objects.filter(pk=portfolio_id).exists()
 
 
 def portfolio_ids_for_intent(intent_id) -> list:
-    """Portfolios the intent belongs to (``PortfolioMembership``, BRIEF contract)."""
-    try:
-        model = apps.get_model("intents", "PortfolioMembership")
-    except LookupError:
-        return []
-    return list(model.objects.filter(intent_id=intent_id).values_list("portfolio_id", flat=True))
+    """Portfolios the intent belongs to."""
+    return list(PortfolioMembership.objects.filter(intent_id=intent_id).values_list("portfolio_id", flat=True))
 
 
 def new_secret() -> str:

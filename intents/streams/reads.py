@@ -125,13 +125,9 @@ def agent_intent_ids(agent_id: str) -> list[uuid.UUID]:
 
 
 def portfolio_intent_ids(portfolio_id) -> list[uuid.UUID]:
-    """Member intents of a portfolio, through the portfolios helper's selector (BRIEF
-    contract ``intents.selectors_portfolios.portfolio_intent_ids``). The one place the
-    portfolio stream depends on portfolios; before they exist every portfolio is empty."""
-    try:
-        from intents.selectors_portfolios import portfolio_intent_ids as resolve
-    except ImportError:
-        return []
+    """Member intents of a portfolio (an unknown or malformed id has none)."""
+    from intents.selectors_portfolios import portfolio_intent_ids as resolve
+
     pk = as_uuid(portfolio_id)
     if pk is None:
         return []

@@ -19,3 +19,19 @@ def _connect_webhooks() -> None:
 
 
 _connect_webhooks()
+
+
+def _relay_portfolio_frame(sender, portfolio_id, event_type, data, **kwargs) -> None:
+    """Portfolio changes are not stored events: push them live (06) and make open portfolio
+    streams re-read their members when membership changed."""
+    membership = event_type in ("intent_added", "intent_removed")
+    publish.publish_live_frame(portfolio_id=portfolio_id, name=event_type, data=data, membership=membership)
+
+
+def _connect_portfolio_frames() -> None:
+    from ..services.portfolios import portfolio_frame
+
+    portfolio_frame.connect(_relay_portfolio_frame, dispatch_uid="streams_portfolio_frames")
+
+
+_connect_portfolio_frames()
