@@ -1,40 +1,159 @@
-"""An ASGI handler whose requests reuse a few long-lived threads.
+"""Plain HTTP requests run through Django's WSGI handler on a few long-lived threads.
 
-Django's ASGIHandler runs each request's synchronous code (middleware, DRF views, the ORM) in
-a thread created for that request (``ThreadSensitiveContext``). Database connections are
-per thread, so every request opened a new connection — for SQLite that is the file open plus
-the PRAGMAs, for PostgreSQL a full connection handshake — and started a thread. Here each
-request is bound to one of ``threads`` long-lived contexts, so its sync code runs on a
-thread that keeps its connection (``CONN_MAX_AGE``) between requests. Requests on different
-threads still run concurrently, so one slow request (an outbound tool call) does not stall
-the process; a request goes to the least busy thread.
+Why not Django's ASGIHandler: it runs each request's synchronous code in a thread made for
+that request, so database connections (which are per thread) were opened anew for every
+request, and with the usual middleware (``MiddlewareMixin``, half sync, half async) a request
+crossed between the event loop and worker threads half a dozen times. Our views, middleware
+and ORM are all synchronous, so here one request is one trip to a worker thread: the whole
+Django stack runs there, the thread keeps its connection (``CONN_MAX_AGE``), and the event
+loop only moves bytes. Requests go to the least busy of ``threads`` threads, so one slow
+request (an outbound tool call) does not hold up the others. Streams (SSE, WebSocket) are
+Channels consumers and do not come here.
 """
 
 from __future__ import annotations
 
+import asyncio
 from concurrent.futures import ThreadPoolExecutor
+from tempfile import SpooledTemporaryFile
+from typing import Any, Iterator
 
-from asgiref.sync import ThreadSensitiveContext
-from django.core.handlers.asgi import ASGIHandler
+import sys
+
+# Bodies up to this size are sent in one message; larger (streaming) responses are read and
+# sent in pieces of about this size.
+BUFFER_BYTES = 1024 * 1024
 
 
-class PooledThreadASGIHandler(ASGIHandler):
-    def __init__(self, threads: int = 4):
-        super().__init__()
+class _Response:
+    def __init__(self) -> None:
+        self.status = 500
+        self.headers: list[tuple[bytes, bytes]] = []
+
+    def start_response(self, status: str, headers: list[tuple[str, str]], exc_info=None):
+        self.status = int(status.split(" ", 1)[0])
+        self.headers = [(name.lower().encode("latin1"), value.encode("latin1")) for name, value in headers]
+        return lambda data: None  # the legacy write() callable; Django never uses it
+
+
+class ThreadedWSGIApplication:
+    def __init__(self, wsgi_application, threads: int = 4):
+        self.wsgi_application = wsgi_application
         self._executors = [
             ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"request-{n}") for n in range(max(1, threads))
         ]
         self._in_flight = [0] * len(self._executors)
 
-    async def __call__(self, scope, receive, send):
+    async def __call__(self, scope, receive, send) -> None:
         if scope["type"] != "http":
-            raise ValueError(f"Django can only handle ASGI/HTTP connections, not {scope['type']}.")
-        slot = min(range(len(self._in_flight)), key=self._in_flight.__getitem__)
-        self._in_flight[slot] += 1
+            raise ValueError(f"HTTP only, not {scope['type']}")
+        with SpooledTemporaryFile(max_size=65536) as body:
+            while True:
+                message = await receive()
+                if message["type"] == "http.disconnect":
+                    return
+                body.write(message.get("body", b""))
+                if not message.get("more_body"):
+                    break
+            body.seek(0)
+            slot = min(range(len(self._in_flight)), key=self._in_flight.__getitem__)
+            self._in_flight[slot] += 1
+            try:
+                await self._respond(self._executors[slot], scope, body, send)
+            finally:
+                self._in_flight[slot] -= 1
+
+    async def _respond(self, executor, scope, body, send) -> None:
+        loop = asyncio.get_running_loop()
+        response, first, rest = await loop.run_in_executor(executor, self._start, scope, body)
+        await send({"type": "http.response.start", "status": response.status, "headers": response.headers})
+        if rest is None:
+            await send({"type": "http.response.body", "body": first})
+            return
         try:
-            # A context given an executor uses it and leaves it running on exit (asgiref),
-            # so the thread — and its database connection — serves the next request too.
-            async with ThreadSensitiveContext(executor=self._executors[slot]):
-                await self.handle(scope, receive, send)
+            chunk = first
+            while True:
+                following = await loop.run_in_executor(executor, self._read, rest)
+                await send({"type": "http.response.body", "body": chunk, "more_body": following is not None})
+                if following is None:
+                    break
+                chunk = following
         finally:
-            self._in_flight[slot] -= 1
+            await loop.run_in_executor(executor, self._close, rest)
+
+    def _start(self, scope, body) -> tuple[_Response, bytes, Any]:
+        """In the worker thread: run Django, read the body up to BUFFER_BYTES. Returns the
+        remaining iterator only when there is more to stream."""
+        environ = wsgi_environ(scope, body)
+        response = _Response()
+        result = self.wsgi_application(environ, response.start_response)
+        iterator = iter(result)
+        pieces, size = [], 0
+        for piece in iterator:
+            pieces.append(piece)
+            size += len(piece)
+            if size >= BUFFER_BYTES:
+                return response, b"".join(pieces), _Stream(result, iterator)
+        self._close(_Stream(result, iterator))
+        return response, b"".join(pieces), None
+
+    @staticmethod
+    def _read(stream: "_Stream") -> bytes | None:
+        pieces, size = [], 0
+        for piece in stream.iterator:
+            pieces.append(piece)
+            size += len(piece)
+            if size >= BUFFER_BYTES:
+                break
+        return b"".join(pieces) if pieces else None
+
+    @staticmethod
+    def _close(stream: "_Stream") -> None:
+        # Closing the response sends request_finished, which returns the database
+        # connection (or closes it when it is too old) in this same thread.
+        close = getattr(stream.result, "close", None)
+        if close is not None:
+            close()
+
+
+def wsgi_environ(scope: dict, body) -> dict:
+    """The WSGI environ (PEP 3333) of an ASGI HTTP scope."""
+    script_name = scope.get("root_path", "").encode("utf8").decode("latin1")
+    path_info = scope["path"].encode("utf8").decode("latin1")
+    if script_name and path_info.startswith(script_name):
+        path_info = path_info[len(script_name):]
+    server = scope.get("server") or ("localhost", 80)
+    environ = {
+        "REQUEST_METHOD": scope["method"],
+        "SCRIPT_NAME": script_name,
+        "PATH_INFO": path_info,
+        "QUERY_STRING": scope.get("query_string", b"").decode("latin1"),
+        "SERVER_PROTOCOL": f"HTTP/{scope.get('http_version', '1.1')}",
+        "SERVER_NAME": str(server[0]),
+        "SERVER_PORT": str(server[1] or 80),
+        "REMOTE_ADDR": (scope.get("client") or ("", 0))[0],
+        "wsgi.version": (1, 0),
+        "wsgi.url_scheme": scope.get("scheme", "http"),
+        "wsgi.input": body,
+        "wsgi.errors": sys.stderr,
+        "wsgi.multithread": True,
+        "wsgi.multiprocess": True,
+        "wsgi.run_once": False,
+    }
+    for raw_name, raw_value in scope.get("headers", []):
+        name = raw_name.decode("latin1").upper().replace("-", "_")
+        value = raw_value.decode("latin1")
+        if name == "CONTENT_LENGTH":
+            environ["CONTENT_LENGTH"] = value
+        elif name == "CONTENT_TYPE":
+            environ["CONTENT_TYPE"] = value
+        else:
+            key = f"HTTP_{name}"
+            environ[key] = f"{environ[key]},{value}" if key in environ else value
+    return environ
+
+
+class _Stream:
+    def __init__(self, result: Any, iterator: Iterator[bytes]) -> None:
+        self.result = result
+        self.iterator = iterator

@@ -31,6 +31,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--no-worker", action="store_true", help="do not start a Celery worker")
     parser.add_argument("--no-beat", action="store_true", help="do not start Celery beat")
     parser.add_argument("--no-migrate", action="store_true")
+    parser.add_argument("--access-log", default=None, help="write an HTTP access log here ('-' for stdout)")
     return parser
 
 
@@ -65,10 +66,13 @@ def main(argv: list[str] | None = None) -> int:
 
     sock = _listening_socket(args.host, args.port)
     children: list[subprocess.Popen] = []
+    # Verbosity 0 keeps daphne from writing an access line per request unless asked for;
+    # errors are logged by Django either way.
+    access_log = ["--access-log", args.access_log] if args.access_log else []
     for _ in range(max(1, args.web_processes)):
         children.append(subprocess.Popen(
-            [python, "-m", "daphne", "--fd", str(sock.fileno()), "--proxy-headers",
-             "openintent_project.asgi:application"],
+            [python, "-m", "daphne", "--fd", str(sock.fileno()), "--proxy-headers", "-v", "0",
+             *access_log, "openintent_project.asgi:application"],
             pass_fds=[sock.fileno()], env=env,
         ))
     if not args.no_worker:

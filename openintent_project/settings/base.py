@@ -222,6 +222,9 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
     "loggers": {
         "django.channels.server": {"level": "WARNING"},
+        # 4xx answers (409 conflicts, 404s) are normal protocol outcomes, not warnings;
+        # 5xx are still logged with their tracebacks.
+        "django.request": {"level": "ERROR"},
         "daphne": {"level": "WARNING"},
     },
 }
