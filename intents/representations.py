@@ -24,7 +24,7 @@ def intent_dict(intent: Intent) -> dict:
         # official client reads only parent_intent_id. Both, always.
         "parent_id": parent,
         "parent_intent_id": parent,
-        "depends_on": list(intent.depends_on),
+        "depends_on": list(intent.depends_on_ids),
         "constraints": intent.constraints,
         "state": intent.state,
         "status": intent.status,
@@ -36,27 +36,8 @@ def intent_dict(intent: Intent) -> dict:
     }
 
 
-def prefetch_depends_on(intents: Iterable[Intent]) -> list[Intent]:
-    """Fill every intent's ``depends_on`` cache with one query."""
-    intents = list(intents)
-    missing = [intent.pk for intent in intents if "_depends_on" not in intent.__dict__]
-    if missing:
-        edges: dict = defaultdict(list)
-        rows = (
-            Dependency.objects.filter(intent_id__in=missing)
-            .order_by("intent_id", "position")
-            .values_list("intent_id", "depends_on_id")
-        )
-        for intent_id, depends_on_id in rows:
-            edges[intent_id].append(depends_on_id)
-        for intent in intents:
-            if "_depends_on" not in intent.__dict__:
-                intent._depends_on = edges.get(intent.pk, [])
-    return intents
-
-
 def intent_list(intents: Iterable[Intent]) -> list[dict]:
-    return [intent_dict(intent) for intent in prefetch_depends_on(intents)]
+    return [intent_dict(intent) for intent in intents]
 
 
 def event_dict(event: Event) -> dict:

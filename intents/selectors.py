@@ -6,7 +6,6 @@ from collections import defaultdict
 from datetime import datetime
 
 from .models import Assignment, Dependency, Event, Intent, IntentStatus
-from .representations import prefetch_depends_on
 from .services import _as_uuid, intent_get
 
 
@@ -26,7 +25,7 @@ def intent_list(
         queryset = queryset.filter(parent_id=parent)
     total = queryset.count()
     page = list(queryset.order_by("-created_at", "-id")[offset : offset + limit])
-    return prefetch_depends_on(page), total
+    return list(page), total
 
 
 def event_list(
@@ -53,7 +52,7 @@ def assignment_list(*, intent_id: str) -> list[Assignment]:
 
 def children(intent_id: str) -> list[Intent]:
     parent = intent_get(intent_id)
-    return prefetch_depends_on(parent.children.order_by("created_at", "id"))
+    return list(parent.children.order_by("created_at", "id"))
 
 
 def _children_by_parent(root: Intent) -> dict:
@@ -80,7 +79,7 @@ def descendants(intent_id: str) -> list[Intent]:
             visit(child.pk)
 
     visit(root.pk)
-    return prefetch_depends_on(ordered)
+    return list(ordered)
 
 
 def ancestors(intent_id: str) -> list[Intent]:
@@ -92,7 +91,7 @@ def ancestors(intent_id: str) -> list[Intent]:
         node = Intent.objects.get(pk=node.parent_id)
         seen.add(node.pk)
         chain.append(node)
-    return prefetch_depends_on(chain)
+    return list(chain)
 
 
 def _intents_by_id(ids) -> dict:
@@ -104,13 +103,13 @@ def dependencies(intent_id: str) -> list[Intent]:
     """The intents in ``depends_on`` that exist, in ``depends_on`` order."""
     intent = intent_get(intent_id)
     found = _intents_by_id(intent.depends_on)
-    return prefetch_depends_on(found[dep] for dep in intent.depends_on if dep in found)
+    return list(found[dep] for dep in intent.depends_on if dep in found)
 
 
 def dependents(intent_id: str) -> list[Intent]:
     intent = intent_get(intent_id)
     ids = Dependency.objects.filter(depends_on_id=str(intent.pk)).values_list("intent_id", flat=True)
-    return prefetch_depends_on(Intent.objects.filter(pk__in=list(ids)).order_by("created_at", "id"))
+    return list(Intent.objects.filter(pk__in=list(ids)).order_by("created_at", "id"))
 
 
 def ready_and_blocked(intent_id: str) -> tuple[list[Intent], list[Intent]]:
@@ -140,19 +139,17 @@ def graph(intent_id: str) -> dict:
         wanted = [i for i in ids if i not in cache]
         if wanted:
             found = _intents_by_id(wanted)
-            prefetch_depends_on(found.values())
             for i in wanted:
                 cache[i] = found.get(i)
 
     def kids(node: Intent) -> list[Intent]:
         key = str(node.pk)
         if key not in child_cache:
-            child_cache[key] = prefetch_depends_on(node.children.order_by("created_at", "id"))
+            child_cache[key] = list(node.children.order_by("created_at", "id"))
             for child in child_cache[key]:
                 cache.setdefault(str(child.pk), child)
         return child_cache[key]
 
-    prefetch_depends_on([root])
     # The recursion of REF, kept exact, on an explicit stack of pending steps so that deep
     # graphs cannot hit Python's recursion limit.
     stack = [iter([("visit", str(root.pk))])]

@@ -20,6 +20,15 @@ from typing import Any, Iterator
 
 import sys
 
+_serving_loop: asyncio.AbstractEventLoop | None = None
+
+
+def serving_loop() -> asyncio.AbstractEventLoop | None:
+    """The web server's event loop in this process (None outside web processes): code on a
+    request thread hands asynchronous work (channel-layer sends) to it without waiting."""
+    return _serving_loop
+
+
 # Bodies up to this size are sent in one message; larger (streaming) responses are read and
 # sent in pieces of about this size.
 BUFFER_BYTES = 1024 * 1024
@@ -47,6 +56,8 @@ class ThreadedWSGIApplication:
     async def __call__(self, scope, receive, send) -> None:
         if scope["type"] != "http":
             raise ValueError(f"HTTP only, not {scope['type']}")
+        global _serving_loop
+        _serving_loop = asyncio.get_running_loop()
         with SpooledTemporaryFile(max_size=65536) as body:
             while True:
                 message = await receive()

@@ -274,9 +274,7 @@ def test_rfc0024_claim_check_on_lease_action():
     upstream = IntentFactory(title="Research", status="completed", state={"summary": "x"})
     intent = IntentFactory(title="Write", state={
         "_io_inputs": {"s": "Research.summary", "t": "$trigger.topic", "bad": "nodot"}, "topic": "ai"})
-    from intents.models import Dependency
-
-    Dependency.objects.create(intent=intent, depends_on_id=str(upstream.pk), position=0)
+    intent.depends_on_ids = [str(upstream.pk)]
     p = Principal(id="a", api_key="k")
     with pytest.raises(OutputContractViolation) as exc:
         enforce(p, intent, "lease", scope="draft")

@@ -36,6 +36,10 @@ class Intent(models.Model):
     confidence = models.FloatField(default=0.0)
     version = models.PositiveIntegerField(default=1)
     governance_policy = models.JSONField(null=True, blank=True)
+    # The ordered ``depends_on`` list as served on every intent read. The Dependency rows
+    # below hold the same edges for "who depends on X" lookups; the dependency services
+    # write both in one transaction.
+    depends_on_ids = models.JSONField(default=list, blank=True, editable=False)
     # The last event sequence handed out; bumped under the row lock by events.record().
     event_sequence = models.PositiveBigIntegerField(default=0, editable=False)
     created_at = models.DateTimeField(default=timezone.now, db_index=True)
@@ -50,20 +54,15 @@ class Intent(models.Model):
 
     @property
     def depends_on(self) -> list[str]:
-        """Ids this intent waits for, in the order they were added (cached per instance)."""
-        cached = self.__dict__.get("_depends_on")
-        if cached is None:
-            cached = list(
-                self.dependency_links.order_by("position").values_list("depends_on_id", flat=True)
-            )
-            self._depends_on = cached
-        return cached
+        """Ids this intent waits for, in the order they were added."""
+        return list(self.depends_on_ids)
 
 
 class Dependency(models.Model):
     """One "waits for" edge. ``depends_on_id`` is a plain string: ids given at creation are
-    stored unchecked (02), so the target may not exist. The edge table, not a JSON list,
-    makes "who depends on X" one indexed query on every database."""
+    stored unchecked (02), so the target may not exist. The edge table makes "who depends on
+    X" (dependents, cycle checks) one indexed query on every database; JSON containment has
+    no portable index."""
 
     intent = models.ForeignKey(Intent, on_delete=models.CASCADE, related_name="dependency_links")
     depends_on_id = models.CharField(max_length=64, db_index=True)

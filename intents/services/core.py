@@ -79,19 +79,23 @@ def _as_uuid(value: Any) -> uuid.UUID | None:
 
 def intent_get(intent_id: Any, *, message: str = INTENT_NOT_FOUND) -> Intent:
     pk = _as_uuid(intent_id)
-    intent = Intent.objects.filter(pk=pk).first() if pk else None
-    if intent is None:
-        raise NotFound(message)
-    return intent
+    try:
+        return Intent.objects.get(pk=pk) if pk else _missing(message)
+    except Intent.DoesNotExist:
+        raise NotFound(message) from None
+
+
+def _missing(message: str):
+    raise NotFound(message)
 
 
 def intent_lock(intent_id: Any, *, message: str = INTENT_NOT_FOUND) -> Intent:
     """Read the intent under a row lock. Must be called inside ``transaction.atomic()``."""
     pk = _as_uuid(intent_id)
-    intent = Intent.objects.select_for_update().filter(pk=pk).first() if pk else None
-    if intent is None:
-        raise NotFound(message)
-    return intent
+    try:
+        return Intent.objects.select_for_update().get(pk=pk) if pk else _missing(message)
+    except Intent.DoesNotExist:
+        raise NotFound(message) from None
 
 
 def _check_version(intent: Intent, expected_version: int) -> None:
@@ -118,13 +122,16 @@ def _check_status(status: str, loc=("body", "status")) -> None:
 
 # --- create ---------------------------------------------------------------------------
 
-def _store_dependencies(intent: Intent, depends_on: Iterable[str]) -> list[str]:
-    ordered = list(dict.fromkeys(str(dep) for dep in depends_on))
-    Dependency.objects.bulk_create(
-        [Dependency(intent=intent, depends_on_id=dep, position=i) for i, dep in enumerate(ordered)]
-    )
-    intent._depends_on = ordered
-    return ordered
+def _ordered_ids(depends_on: Iterable[str]) -> list[str]:
+    return list(dict.fromkeys(str(dep) for dep in depends_on))
+
+
+def _store_edges(intent: Intent) -> None:
+    """The Dependency rows for a new intent's ``depends_on_ids``."""
+    if intent.depends_on_ids:
+        Dependency.objects.bulk_create(
+            [Dependency(intent=intent, depends_on_id=dep, position=i) for i, dep in enumerate(intent.depends_on_ids)]
+        )
 
 
 @transaction.atomic
@@ -156,10 +163,11 @@ def intent_create(
         state=state or {},
         status=status,
         governance_policy=governance_policy,
+        depends_on_ids=_ordered_ids(depends_on),
         created_at=now,
         updated_at=now,
     )
-    _store_dependencies(intent, depends_on)
+    _store_edges(intent)
     payload: dict[str, Any] = {"title": title}
     if governance_policy is not None:
         payload["governance_policy"] = governance_policy
@@ -189,11 +197,12 @@ def child_intent_create(
         parent=parent,
         constraints=constraints or {},
         state=state or {},
+        depends_on_ids=_ordered_ids(depends_on),
         created_at=now,
         updated_at=now,
     )
-    stored = _store_dependencies(child, depends_on)
-    events.record(child, "intent_created", principal.id, {"parent_id": str(parent.pk), "depends_on": stored})
+    _store_edges(child)
+    events.record(child, "intent_created", principal.id, {"parent_id": str(parent.pk), "depends_on": child.depends_on})
     return child
 
 
@@ -334,8 +343,8 @@ def dependency_add(
     if _reaches([*current, dependency_id], str(intent.pk)):
         raise BadRequest(f"Dependency would create cycle: {intent.pk} -> {intent.pk}")
     Dependency.objects.create(intent=intent, depends_on_id=dependency_id, position=_next_position(intent))
-    intent._depends_on = [*current, dependency_id]
-    _bump(intent)
+    intent.depends_on_ids = [*current, dependency_id]
+    _bump(intent, "depends_on_ids")
     events.record(intent, "dependency_added", principal.id, {"dependency_id": dependency_id})
     return intent
 
@@ -354,8 +363,8 @@ def dependency_remove(
     access.require_permission(principal, intent, Permission.WRITE)
     _check_version(intent, expected_version)
     Dependency.objects.filter(intent=intent, depends_on_id=dependency_id).delete()
-    intent.__dict__.pop("_depends_on", None)
-    _bump(intent)
+    intent.depends_on_ids = [dep for dep in intent.depends_on_ids if dep != dependency_id]
+    _bump(intent, "depends_on_ids")
     events.record(intent, "dependency_removed", principal.id, {"dependency_id": dependency_id})
     return intent
 

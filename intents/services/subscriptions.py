@@ -171,10 +171,14 @@ def subscription_delete(*, principal: Principal, subscription_id: str) -> None:
 # --- outbox ---------------------------------------------------------------------------------
 
 def matching_subscriptions(event: Event) -> list[Subscription]:
-    scope = Q(intent_id=event.intent_id) | Q(intent_id__isnull=True, portfolio_id__isnull=True)
-    portfolios = portfolio_ids_for_intent(event.intent_id)
-    if portfolios:
-        scope |= Q(portfolio_id__in=portfolios)
+    """Active webhook subscriptions for the event's intent, its portfolios, or everything:
+    one query on every event write."""
+    member_of = PortfolioMembership.objects.filter(intent_id=event.intent_id).values("portfolio_id")
+    scope = (
+        Q(intent_id=event.intent_id)
+        | Q(intent_id__isnull=True, portfolio_id__isnull=True)
+        | Q(portfolio_id__in=member_of)
+    )
     candidates = Subscription.objects.filter(scope, active=True, webhook_url__isnull=False).filter(
         Q(expires_at__isnull=True) | Q(expires_at__gt=timezone.now())
     )

@@ -4,10 +4,13 @@ membership, ``portfolio_created``): other services call it from ``transaction.on
 
 from __future__ import annotations
 
+import asyncio
 import logging
 
 from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
+
+from openintent_project.handlers import serving_loop
 
 from .frames import build_frame
 from .session import agent_group, intent_group, portfolio_group
@@ -46,13 +49,27 @@ def publish_live_frame(*, portfolio_id=None, intent_id=None, agent_id=None, name
 
 
 def _group_send(groups, message) -> None:
+    """Wake the groups' streams. In a web process the send is handed to the server's event
+    loop and not waited for: the write has committed, the log is the truth, and a lost
+    wake-up only delays a frame until the stream's next tick. Elsewhere (Celery) it is sent
+    synchronously."""
     layer = get_channel_layer()
     if layer is None:
         return
+    loop = serving_loop()
     try:
-        async_to_sync(_send_all)(layer, groups, message)
-    except Exception:  # noqa: BLE001 - a lost wake-up only delays a frame (the tick re-reads)
+        if loop is not None and loop.is_running():
+            future = asyncio.run_coroutine_threadsafe(_send_all(layer, groups, message), loop)
+            future.add_done_callback(lambda done: _log_failure(done, groups))
+        else:
+            async_to_sync(_send_all)(layer, groups, message)
+    except Exception:  # noqa: BLE001 - see above
         log.warning("stream wake-up failed for %s", groups, exc_info=True)
+
+
+def _log_failure(future, groups) -> None:
+    if not future.cancelled() and future.exception() is not None:
+        log.warning("stream wake-up failed for %s: %s", groups, future.exception())
 
 
 async def _send_all(layer, groups, message) -> None:

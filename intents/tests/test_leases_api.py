@@ -155,15 +155,13 @@ def test_resolvable_claim_inputs_allow_the_lease(api, db):
         "query": "q",
         "_io_inputs": {"q": "$initial_state.query", "f": "research.findings"},
         "_io_dep_title_to_name": {"Research phase": "research"},
-    })
-    intent.dependency_links.create(depends_on_id=str(upstream.pk), position=0)
+    }, depends_on_ids=[str(upstream.pk)])
     assert acquire(api, intent.pk).status_code == 200
 
 
 def test_claim_inputs_need_a_completed_dependency(api, db):
     upstream = IntentFactory(title="research", status="active", state={"findings": [1]})
-    intent = IntentFactory(state={"_io_inputs": {"f": "research.findings"}})
-    intent.dependency_links.create(depends_on_id=str(upstream.pk), position=0)
+    intent = IntentFactory(state={"_io_inputs": {"f": "research.findings"}}, depends_on_ids=[str(upstream.pk)])
     assert acquire(api, intent.pk).status_code == 422
 
 

@@ -87,7 +87,9 @@ def tune_sqlite(database: dict) -> dict:
     """WAL lets readers run beside the one writer; IMMEDIATE takes the write lock at BEGIN,
     so two writers queue on the busy timeout instead of failing with "database is locked"
     when a read transaction tries to upgrade."""
-    if database["ENGINE"] == "django.db.backends.sqlite3":
+    if database["ENGINE"] in ("django.db.backends.sqlite3", "openintent_project.db.sqlite3"):
+        # Our engine: Django's SQLite with one writer per process (see db/sqlite3/base.py).
+        database["ENGINE"] = "openintent_project.db.sqlite3"
         if database["NAME"] != ":memory:":
             Path(database["NAME"]).parent.mkdir(parents=True, exist_ok=True)
         # Keep the connection: opening one runs the PRAGMAs below on every request.
