@@ -91,32 +91,38 @@ def check_peer(sock) -> None:
         raise DestinationRefused(f"Connected address {peer} is blocked")
 
 
-class _PeerCheckedMixin:
-    def _new_conn(self):
-        sock = super()._new_conn()
-        check_peer(sock)
-        return sock
+def _pool_classes(peer_check) -> dict:
+    """urllib3 pool classes whose new connections pass ``peer_check(sock)`` first."""
 
+    class Mixin:
+        def _new_conn(self):
+            sock = super()._new_conn()
+            peer_check(sock)
+            return sock
 
-class GuardedHTTPConnection(_PeerCheckedMixin, HTTPConnection):
-    pass
+    class GuardedHTTPConnection(Mixin, HTTPConnection):
+        pass
 
+    class GuardedHTTPSConnection(Mixin, HTTPSConnection):
+        pass
 
-class GuardedHTTPSConnection(_PeerCheckedMixin, HTTPSConnection):
-    pass
+    class GuardedHTTPConnectionPool(HTTPConnectionPool):
+        ConnectionCls = GuardedHTTPConnection
 
+    class GuardedHTTPSConnectionPool(HTTPSConnectionPool):
+        ConnectionCls = GuardedHTTPSConnection
 
-class GuardedHTTPConnectionPool(HTTPConnectionPool):
-    ConnectionCls = GuardedHTTPConnection
-
-
-class GuardedHTTPSConnectionPool(HTTPSConnectionPool):
-    ConnectionCls = GuardedHTTPSConnection
+    return {"http": GuardedHTTPConnectionPool, "https": GuardedHTTPSConnectionPool}
 
 
 class GuardedAdapter(HTTPAdapter):
-    """A requests transport whose connections refuse blocked peers."""
+    """A requests transport whose connections refuse blocked peers. ``peer_check`` defaults
+    to the tool-call policy; outbound webhooks pass their own (06)."""
+
+    def __init__(self, *args, peer_check=check_peer, **kwargs):
+        self._pool_classes = _pool_classes(peer_check)
+        super().__init__(*args, **kwargs)
 
     def init_poolmanager(self, *args, **kwargs):
         super().init_poolmanager(*args, **kwargs)
-        self.poolmanager.pool_classes_by_scheme = {"http": GuardedHTTPConnectionPool, "https": GuardedHTTPSConnectionPool}
+        self.poolmanager.pool_classes_by_scheme = self._pool_classes

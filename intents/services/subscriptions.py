@@ -21,6 +21,7 @@ from datetime import datetime, timedelta
 from typing import Any, Iterable
 from urllib.parse import urlsplit
 
+import requests
 from django.conf import settings
 from django.db import transaction
 from django.db.models import F, Q
@@ -68,6 +69,24 @@ def check_addresses(host: str, port: int | None) -> list[str]:
         if not _public(address) and not any(address in net for net in allowed):
             raise UrlRefused(f"webhook_url resolves to a disallowed address ({address})")
     return addresses
+
+
+def _check_connected_peer(sock) -> None:
+    """The address actually connected to must pass the same rule: the name may resolve
+    differently at connect time than when it was checked (DNS rebinding)."""
+    address = ipaddress.ip_address(sock.getpeername()[0].split("%")[0])
+    if not _public(address) and not any(address in net for net in _allowed_networks()):
+        sock.close()
+        raise UrlRefused(f"webhook_url connected to a disallowed address ({address})")
+
+
+def _delivery_session() -> requests.Session:
+    from vaults.netguard import GuardedAdapter
+
+    session = requests.Session()
+    for scheme in ("http://", "https://"):
+        session.mount(scheme, GuardedAdapter(max_retries=0, peer_check=_check_connected_peer))
+    return session
 
 
 def _validate_url(url: str) -> None:
@@ -250,7 +269,6 @@ def _claim(delivery_id) -> bool:
 def delivery_attempt(delivery_id) -> str | None:
     """Make one attempt if the delivery is due; returns its new status (None if not ours).
     No transaction is held during the HTTP call (STYLE §2)."""
-    import requests
 
     pk = _as_uuid(delivery_id)
     if pk is None or not _claim(pk):
@@ -275,19 +293,20 @@ def delivery_attempt(delivery_id) -> str | None:
             body = delivery_body(delivery)
             message_id = f"msg_{delivery.pk.hex}"
             timestamp = int(time.time())
-            response = requests.post(
-                url,
-                data=body,
-                headers={
-                    "Content-Type": "application/json",
-                    "User-Agent": "openintent-django-server webhooks",
-                    "webhook-id": message_id,
-                    "webhook-timestamp": str(timestamp),
-                    "webhook-signature": sign(subscription.secret, message_id, timestamp, body),
-                },
-                timeout=settings.WEBHOOK_TIMEOUT_SECONDS,
-                allow_redirects=False,
-            )
+            with _delivery_session() as session:
+                response = session.post(
+                    url,
+                    data=body,
+                    headers={
+                        "Content-Type": "application/json",
+                        "User-Agent": "openintent-django-server webhooks",
+                        "webhook-id": message_id,
+                        "webhook-timestamp": str(timestamp),
+                        "webhook-signature": sign(subscription.secret, message_id, timestamp, body),
+                    },
+                    timeout=settings.WEBHOOK_TIMEOUT_SECONDS,
+                    allow_redirects=False,
+                )
             status_code = response.status_code
             if not 200 <= status_code < 300:
                 error = f"HTTP {status_code}"

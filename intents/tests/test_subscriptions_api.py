@@ -235,3 +235,18 @@ def test_admin_lists_deliveries_with_attempts_and_redelivers(db, owner, client, 
         assert subscription_page.status_code == 200 and b"whsec_" not in subscription_page.content
     finally:
         receiver.close()
+
+
+def test_delivery_refuses_a_private_peer_even_if_the_name_checked_as_public(settings):
+    """DNS rebinding: the address connected to is checked again, not only the one resolved."""
+    import http.server
+    import threading
+
+    from intents.services.subscriptions import UrlRefused, _delivery_session
+
+    server = http.server.HTTPServer(("127.0.0.1", 0), http.server.BaseHTTPRequestHandler)
+    threading.Thread(target=server.handle_request, daemon=True).start()
+    settings.WEBHOOK_ALLOWED_NETWORKS = []
+    with _delivery_session() as session, pytest.raises(UrlRefused):
+        session.post(f"http://127.0.0.1:{server.server_port}/hook", data=b"{}", timeout=3)
+    server.server_close()
