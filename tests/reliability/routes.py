@@ -1,0 +1,168 @@
+"""Every route the server has, read from Django's URL resolver and the Channels stream routes,
+with path parameters filled in. No hand-maintained list: a route merged tomorrow is walked
+tomorrow. A pattern this module cannot turn into a URL that resolves back to the same view
+is reported, so the harness is fixed rather than the route silently skipped."""
+
+from __future__ import annotations
+
+import re
+import uuid
+from dataclasses import dataclass, field
+
+from django.urls import URLPattern, URLResolver, get_resolver
+
+# Routes that need no API key (README §1–2): discovery, the OpenAPI document and its pages,
+# the inbound trigger webhooks (they authenticate by signature, 17 §3) and the Django admin
+# (session login, checked separately).
+PUBLIC_NAMES = {"discovery", "discovery-compat", "server-config", "openapi-schema", "swagger-ui", "redoc"}
+PUBLIC_PREFIXES = ("/.well-known/", "/webhooks/", "/admin/", "/static/", "/media/")
+
+SAFE_METHODS = ("get", "post", "put", "patch", "delete")
+
+
+@dataclass
+class Route:
+    url: str
+    template: str  # the path with {name} placeholders, for messages
+    methods: list[str]
+    name: str | None
+    params: dict[str, str] = field(default_factory=dict)
+    stream: bool = False  # a Channels (ASGI) route: only reachable over real HTTP
+
+    @property
+    def public(self) -> bool:
+        return self.name in PUBLIC_NAMES or self.url.startswith(PUBLIC_PREFIXES)
+
+    @property
+    def intent_scoped(self) -> bool:
+        """``/api/v1/intents/{id}/…``: the routes the ACL (11 §2) applies to."""
+        parts = self.template.strip("/").split("/")
+        return len(parts) >= 4 and parts[:3] == ["api", "v1", "intents"] and parts[3].startswith("{")
+
+    def label(self, method: str) -> str:
+        return f"{method.upper()} {self.template}"
+
+
+def _find_group_end(regex: str, start: int) -> int:
+    depth = 0
+    index = start
+    while index < len(regex):
+        char = regex[index]
+        if char == "\\":
+            index += 2
+            continue
+        if char == "(":
+            depth += 1
+        elif char == ")":
+            depth -= 1
+            if depth == 0:
+                return index
+        index += 1
+    raise ValueError(f"unbalanced group in {regex!r}")
+
+
+def fill(regex: str, value_for) -> tuple[str, str, dict[str, str]]:
+    """Turn a URL regex into (url, template, params) with each named group replaced."""
+    url, template, params = [], [], {}
+    index = 0
+    while index < len(regex):
+        if regex.startswith("(?P<", index):
+            name = regex[index + 4:regex.index(">", index)]
+            end = _find_group_end(regex, index)
+            params[name] = value_for(name)
+            url.append(params[name])
+            template.append("{" + name + "}")
+            index = end + 1
+            continue
+        char = regex[index]
+        if char == "\\" and index + 1 < len(regex):
+            if regex[index + 1] in "AZ":
+                index += 2
+                continue
+            url.append(regex[index + 1])
+            template.append(regex[index + 1])
+            index += 2
+            continue
+        if char in "^$":
+            index += 1
+            continue
+        if char == "?" and url:  # an optional trailing character ("/?"): leave it out
+            url.pop()
+            template.pop()
+            index += 1
+            continue
+        url.append(char)
+        template.append(char)
+        index += 1
+    return "/" + "".join(url), "/" + "".join(template), params
+
+
+def default_value(name: str) -> str:
+    if name == "path":
+        return "fuzz/hook"
+    if "agent" in name and not name.endswith("pk"):
+        return "agent-scan"
+    return str(uuid.uuid4())
+
+
+def view_methods(callback) -> list[str]:
+    actions = getattr(callback, "actions", None)
+    if actions:  # a DRF viewset route
+        return sorted(method for method in actions if method in SAFE_METHODS)
+    view_class = getattr(callback, "view_class", None) or getattr(callback, "cls", None)
+    if view_class is not None:
+        names = getattr(view_class, "http_method_names", SAFE_METHODS)
+        found = sorted(m for m in SAFE_METHODS if m in names and hasattr(view_class, m))
+        return found or ["get"]
+    return ["get"]
+
+
+def _walk(patterns, prefix: str):
+    for entry in patterns:
+        regex = entry.pattern.regex.pattern
+        if regex.startswith("^"):
+            regex = regex[1:]
+        if isinstance(entry, URLResolver):
+            yield from _walk(entry.url_patterns, prefix + regex)
+        elif isinstance(entry, URLPattern):
+            yield prefix + regex, entry
+
+
+def django_routes(value_for=default_value) -> tuple[list[Route], list[str]]:
+    """Every Django URL pattern as a Route, and the patterns that could not be filled."""
+    from django.urls import Resolver404, resolve
+
+    routes, problems = [], []
+    for regex, pattern in _walk(get_resolver().url_patterns, ""):
+        if regex.startswith("admin/"):  # session login, not API keys: checked on its own
+            continue
+        if "(?P<format>" in regex:  # DRF's format-suffix duplicates of the same views
+            continue
+        if regex in ("api/", "api/.*") or regex.startswith("api/") and pattern.callback.__name__ == "not_found":
+            continue  # the catch-all JSON 404 for unknown API paths
+        try:
+            url, template, params = fill(regex, value_for)
+        except ValueError as error:
+            problems.append(f"{regex}: {error}")
+            continue
+        try:
+            match = resolve(url)
+        except Resolver404:
+            problems.append(f"{regex}: {url} does not resolve")
+            continue
+        if match.func is not pattern.callback:
+            problems.append(f"{regex}: {url} resolves to {match.func!r}, not {pattern.callback!r}")
+            continue
+        routes.append(Route(url, template, view_methods(pattern.callback), pattern.name, params))
+    return routes, problems
+
+
+def stream_routes(value_for=default_value) -> list[Route]:
+    """The Channels HTTP routes (SSE streams) served beside Django by the ASGI app."""
+    from openintent_project.routing import http_stream_routes
+
+    routes = []
+    for regex, pattern in _walk(http_stream_routes, ""):
+        url, template, params = fill(regex, value_for)
+        routes.append(Route(url, template, ["get"], getattr(pattern, "name", None), params, stream=True))
+    return routes

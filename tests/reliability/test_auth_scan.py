@@ -1,0 +1,148 @@
+"""Auth scan (issue 9): every route, found by walking Django's URL resolver and the Channels
+stream routes, answers 401 in the protocol shape without a key and with a wrong key — except
+the explicit public routes (discovery, the OpenAPI document and its pages, inbound trigger
+webhooks, the admin's own login). With the ACL of RFC-0011 (11 §2) in place, every
+intent-scoped route answers 403 to a principal the intent's closed ACL does not name."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+import requests
+
+from conftest import DEV_KEY, make_client
+
+from .figures import record
+from .routes import Route, django_routes, stream_routes
+
+ROUTES, PROBLEMS = django_routes()
+PROTECTED = [route for route in ROUTES if not route.public]
+CASES = [(route, method) for route in PROTECTED for method in route.methods]
+
+
+def body_for(method: str):
+    return {} if method in ("post", "put", "patch") else None
+
+
+def call(client, route: Route, method: str, url: str | None = None):
+    kwargs = {"format": "json"} if method in ("post", "put", "patch") else {}
+    return getattr(client, method)(url or route.url, body_for(method), **kwargs)
+
+
+def assert_401(response, label: str) -> None:
+    assert response.status_code == 401, f"{label}: {response.status_code} {response.content[:300]!r}"
+    assert response.json() == {"detail": "Invalid or missing API key"}, label
+
+
+def test_every_url_pattern_could_be_turned_into_a_request():
+    assert not PROBLEMS, "patterns the scan cannot fill (extend tests/reliability/routes.py):\n" + "\n".join(PROBLEMS)
+    assert len(CASES) >= 30, "the resolver walk found suspiciously few routes"
+    record("auth_scan", routes_walked=len(ROUTES), protected_routes=len(PROTECTED), protected_operations=len(CASES))
+
+
+@pytest.mark.parametrize("route, method", CASES, ids=[route.label(method) for route, method in CASES])
+def test_route_answers_401_without_a_key_and_with_a_wrong_key(db, route, method):
+    label = route.label(method)
+    assert_401(call(make_client(api_key=None), route, method), f"{label} without a key")
+    assert_401(call(make_client(api_key="wrong-key"), route, method), f"{label} with a wrong key")
+
+
+def test_public_routes_need_no_key(db):
+    public = [route for route in ROUTES if route.public and not route.url.startswith(("/admin/", "/webhooks/", "/static/", "/media/"))]
+    assert {route.name for route in public} >= {"discovery", "openapi-schema"}
+    for route in public:
+        response = make_client(api_key=None).get(route.url)
+        assert response.status_code == 200, (route.template, response.status_code)
+
+
+def test_admin_asks_for_a_login_not_an_api_key(db):
+    response = make_client(api_key=None).get("/admin/")
+    assert response.status_code == 302 and "/admin/login/" in response["Location"]
+
+
+def test_the_wrong_key_gets_nothing_but_the_401(db):
+    """The 401 body carries no data of the route: the same body on every route."""
+    bodies = {json.dumps(make_client(api_key="wrong-key").get(route.url).json(), sort_keys=True)
+              for route in PROTECTED if "get" in route.methods}
+    assert bodies == {json.dumps({"detail": "Invalid or missing API key"})}
+
+
+# --- stream routes (ASGI, Channels): over real HTTP -----------------------------------------
+
+def test_stream_routes_answer_401_before_streaming(request):
+    streams = stream_routes()
+    if not streams:
+        pytest.skip("no Channels stream routes registered in openintent_project.routing yet")
+    base = request.getfixturevalue("live_server_url")
+    for route in streams:
+        for headers in ({}, {"X-API-Key": "wrong-key"}):
+            with requests.get(base + route.url, headers=headers, stream=True, timeout=10) as response:
+                assert response.status_code == 401, (route.template, headers, response.status_code)
+                assert response.json()["detail"], route.template
+    record("auth_scan", stream_routes=len(streams))
+
+
+# --- ACL: 403 to a principal without permission ----------------------------------------------
+
+OUTSIDER = "agent-outsider"
+# 11 §2: these intent-scoped routes need only authentication.
+AUTHENTICATED_ONLY = ("/access-requests",)
+
+
+def acl_route_present() -> bool:
+    return any(route.template.endswith("/acl") and "put" in route.methods and route.intent_scoped for route in ROUTES)
+
+
+def closed_intent(owner) -> str:
+    intent = owner.post("/api/v1/intents", {"title": "closed"}, format="json").json()
+    response = owner.put(
+        f"/api/v1/intents/{intent['id']}/acl",
+        {"default_policy": "closed", "entries": [{"principal_id": "agent-owner", "permission": "admin"}]},
+        format="json",
+    )
+    assert response.status_code == 200, response.content
+    assert response.json()["default_policy"] == "closed"
+    return intent["id"]
+
+
+def test_intent_scoped_routes_answer_403_to_a_principal_without_permission(db):
+    if not acl_route_present():
+        pytest.skip("the ACL route PUT /api/v1/intents/{id}/acl (RFC-0011, governance) is not merged yet")
+    owner = make_client(agent_id="agent-owner")
+    outsider = make_client(agent_id=OUTSIDER)
+    intent_id = closed_intent(owner)
+    scoped = [
+        (route, method) for route, method in CASES
+        if route.intent_scoped and not any(part in route.template for part in AUTHENTICATED_ONLY)
+    ]
+    failures = []
+    for route, method in scoped:
+        first_param = route.template.split("/")[4][1:-1]
+        url = route.url.replace(route.params[first_param], intent_id, 1)
+        response = call(outsider, route, method, url)
+        # A route with a sub-resource id may answer 404 for the (random) sub-resource; it
+        # must never answer success or leak anything else.
+        allowed = {403} if len(route.params) == 1 else {403, 404}
+        if response.status_code not in allowed:
+            failures.append(f"{route.label(method)}: {response.status_code} {response.content[:200]!r}")
+        elif response.status_code == 403:
+            detail = response.json()["detail"]
+            assert isinstance(detail, dict) and detail.get("error") == "forbidden", (route.label(method), detail)
+    record("auth_scan", acl_operations_checked=len(scoped))
+    assert not failures, "intent-scoped routes open to a principal outside a closed ACL:\n" + "\n".join(failures)
+    # The owner still gets in.
+    assert owner.get(f"/api/v1/intents/{intent_id}").status_code == 200
+
+
+def test_a_valid_key_passes_authentication_on_every_route(db):
+    """The other half of the proof: the 401s above come from the key, not from a broken
+    route. With a valid key no route answers 401."""
+    client = make_client(api_key=DEV_KEY, agent_id="agent-owner")
+    for route, method in CASES:
+        response = call(client, route, method)
+        if getattr(response, "streaming", False):
+            response.close()
+            continue
+        assert response.status_code != 401, route.label(method)
+        assert response.status_code < 500, (route.label(method), response.content[:300])
