@@ -231,3 +231,4 @@ def require_secret_key() -> None:
     if not SECRET_KEY:
         raise ImproperlyConfigured("SECRET_KEY must be set outside dev mode.")
 from .attachments import *  # noqa: E402,F401,F403
+from .reliability import *  # noqa: E402,F401,F403
