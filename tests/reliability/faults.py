@@ -29,6 +29,22 @@ import requests
 from openintent_project.testing import ROOT, free_port, port_open
 
 
+# Settings (read from the environment by the features' settings modules) that make background
+# work fast enough to watch in a test: webhook sweeps and retries, trigger ticks, stream polls.
+# Unknown names are harmless before a feature is merged. Loopback webhook receivers must be
+# allowed explicitly (outbound URLs to private addresses are refused by default).
+FAST_BACKGROUND_ENV = {
+    "WEBHOOK_ALLOWED_NETWORKS": "127.0.0.0/8",
+    "WEBHOOK_SWEEP_SECONDS": "2",
+    "WEBHOOK_STUCK_SECONDS": "5",
+    "WEBHOOK_BACKOFF_BASE_SECONDS": "1",
+    "WEBHOOK_BACKOFF_MAX_SECONDS": "4",
+    "WEBHOOK_TIMEOUT_SECONDS": "60",
+    "TRIGGERS_TICK_SECONDS": "2",
+    "STREAMS_POLL_SECONDS": "0.5",
+}
+
+
 def wait_for(predicate, timeout: float, interval: float = 0.2, message: str = "condition"):
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:

@@ -61,17 +61,39 @@ def _find_group_end(regex: str, start: int) -> int:
     raise ValueError(f"unbalanced group in {regex!r}")
 
 
-def fill(regex: str, value_for) -> tuple[str, str, dict[str, str]]:
-    """Turn a URL regex into (url, template, params) with each named group replaced."""
-    url, template, params = [], [], {}
+LITERAL_ALTERNATIVES = re.compile(r"[\w.-]+(\|[\w.-]+)*")
+
+
+def fill(regex: str, value_for) -> list[tuple[str, str, dict[str, str]]]:
+    """Turn a URL regex into [(url, template, params)], each named group replaced by a value.
+    A group that is a choice of literal words (``(?P<kind>intents|portfolios|agents)``) is
+    expanded into one route per word, with the word in the template."""
+    results: list[tuple[list, list, dict]] = [([], [], {})]
     index = 0
+
+    def extend(url_part: str, template_part: str) -> None:
+        for url, template, _ in results:
+            url.append(url_part)
+            template.append(template_part)
+
     while index < len(regex):
         if regex.startswith("(?P<", index):
-            name = regex[index + 4:regex.index(">", index)]
+            close = regex.index(">", index)
+            name = regex[index + 4:close]
             end = _find_group_end(regex, index)
-            params[name] = value_for(name)
-            url.append(params[name])
-            template.append("{" + name + "}")
+            inner = regex[close + 1:end]
+            if LITERAL_ALTERNATIVES.fullmatch(inner) and "|" in inner:
+                expanded = []
+                for word in inner.split("|"):
+                    for url, template, params in results:
+                        expanded.append((url + [word], template + [word], {**params, name: word}))
+                results = expanded
+            else:
+                value = value_for(name)
+                for url, template, params in results:
+                    url.append(value)
+                    template.append("{" + name + "}")
+                    params[name] = value
             index = end + 1
             continue
         char = regex[index]
@@ -79,22 +101,22 @@ def fill(regex: str, value_for) -> tuple[str, str, dict[str, str]]:
             if regex[index + 1] in "AZ":
                 index += 2
                 continue
-            url.append(regex[index + 1])
-            template.append(regex[index + 1])
+            extend(regex[index + 1], regex[index + 1])
             index += 2
             continue
         if char in "^$":
             index += 1
             continue
-        if char == "?" and url:  # an optional trailing character ("/?"): leave it out
-            url.pop()
-            template.pop()
+        if char == "?":  # an optional trailing character ("/?"): leave it out
+            for url, template, _ in results:
+                if url:
+                    url.pop()
+                    template.pop()
             index += 1
             continue
-        url.append(char)
-        template.append(char)
+        extend(char, char)
         index += 1
-    return "/" + "".join(url), "/" + "".join(template), params
+    return [("/" + "".join(url), "/" + "".join(template), params) for url, template, params in results]
 
 
 def default_value(name: str) -> str:
@@ -141,19 +163,20 @@ def django_routes(value_for=default_value) -> tuple[list[Route], list[str]]:
         if regex in ("api/", "api/.*") or regex.startswith("api/") and pattern.callback.__name__ == "not_found":
             continue  # the catch-all JSON 404 for unknown API paths
         try:
-            url, template, params = fill(regex, value_for)
+            filled = fill(regex, value_for)
         except ValueError as error:
             problems.append(f"{regex}: {error}")
             continue
-        try:
-            match = resolve(url)
-        except Resolver404:
-            problems.append(f"{regex}: {url} does not resolve")
-            continue
-        if match.func is not pattern.callback:
-            problems.append(f"{regex}: {url} resolves to {match.func!r}, not {pattern.callback!r}")
-            continue
-        routes.append(Route(url, template, view_methods(pattern.callback), pattern.name, params))
+        for url, template, params in filled:
+            try:
+                match = resolve(url)
+            except Resolver404:
+                problems.append(f"{regex}: {url} does not resolve")
+                continue
+            if match.func is not pattern.callback:
+                problems.append(f"{regex}: {url} resolves to {match.func!r}, not {pattern.callback!r}")
+                continue
+            routes.append(Route(url, template, view_methods(pattern.callback), pattern.name, params))
     return routes, problems
 
 
@@ -163,6 +186,6 @@ def stream_routes(value_for=default_value) -> list[Route]:
 
     routes = []
     for regex, pattern in _walk(http_stream_routes, ""):
-        url, template, params = fill(regex, value_for)
-        routes.append(Route(url, template, ["get"], getattr(pattern, "name", None), params, stream=True))
+        for url, template, params in fill(regex, value_for):
+            routes.append(Route(url, template, ["get"], getattr(pattern, "name", None), params, stream=True))
     return routes

@@ -19,7 +19,7 @@ import requests
 
 from openintent_project.testing import LiveServer
 
-from .faults import HookReceiver, PrivateRedis, SSEReader, has_route, intent_stream_path, wait_for
+from .faults import FAST_BACKGROUND_ENV, HookReceiver, PrivateRedis, SSEReader, has_route, intent_stream_path, wait_for
 from .figures import add, record
 
 pytestmark = [pytest.mark.production, pytest.mark.live]
@@ -35,7 +35,7 @@ def test_redis_outage_loses_nothing(production_database):
     reader = None
     try:
         with LiveServer(web_processes=2, worker=True, beat=True, database_url=production_database.url,
-                        redis_url=redis.url) as server:
+                        redis_url=redis.url, env=FAST_BACKGROUND_ENV) as server:
             api = requests.Session()
             api.headers.update(HEADERS)
             intent = api.post(f"{server.url}/api/v1/intents", json={"title": "redis fault"}, timeout=30).json()

@@ -24,7 +24,7 @@ import requests
 
 from openintent_project.testing import LiveServer
 
-from .faults import CeleryWorker, HookReceiver, PrivateRedis, has_route, pg_connect, wait_for
+from .faults import FAST_BACKGROUND_ENV, CeleryWorker, HookReceiver, PrivateRedis, has_route, pg_connect, wait_for
 from .figures import add, record
 
 pytestmark = [pytest.mark.production, pytest.mark.live]
@@ -36,7 +36,7 @@ REDO_SECONDS = float(os.environ.get("OPENINTENT_FAULT_REDO_SECONDS", "90"))
 
 def live_server(database_url: str, redis_url: str) -> LiveServer:
     return LiveServer(web_processes=1, worker=False, beat=True, database_url=database_url, redis_url=redis_url,
-                      env={"CELERY_VISIBILITY_TIMEOUT": VISIBILITY_TIMEOUT})
+                      env={**FAST_BACKGROUND_ENV, "CELERY_VISIBILITY_TIMEOUT": VISIBILITY_TIMEOUT})
 
 
 def test_worker_killed_during_a_webhook_delivery_delivers_again(production_database):

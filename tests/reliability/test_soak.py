@@ -25,7 +25,7 @@ import requests
 
 from openintent_project.testing import LiveServer
 
-from .faults import PrivateRedis, SSEReader, has_route, intent_stream_path, pg_connect, wait_for
+from .faults import FAST_BACKGROUND_ENV, PrivateRedis, SSEReader, has_route, intent_stream_path, pg_connect, wait_for
 from .figures import record
 
 pytestmark = [pytest.mark.production, pytest.mark.live]
@@ -202,7 +202,7 @@ def lease_overlaps(database_url: str, base: str, lease_intents: list[str]) -> tu
 def test_soak_mixed_workload_keeps_every_invariant(production_database):
     with PrivateRedis() as redis, LiveServer(web_processes=2, database_url=production_database.url,
                                              redis_url=redis.url,
-                                             env={"OPENINTENT_EXPOSE_PROCESS_ID": "1"}) as server:
+                                             env={**FAST_BACKGROUND_ENV, "OPENINTENT_EXPOSE_PROCESS_ID": "1"}) as server:
         leases = has_route("/api/v1/intents/00000000-0000-0000-0000-000000000000/leases", "post")
         soak = Soak(server.url, leases)
         setup = soak.session("agent-soak-setup")
