@@ -34,6 +34,15 @@ class Route:
         return self.name in PUBLIC_NAMES or self.url.startswith(PUBLIC_PREFIXES)
 
     @property
+    def screen(self) -> bool:
+        """A page for humans outside the API (review screens): session login, not API keys."""
+        return not self.public and not self.stream and not self.url.startswith("/api/")
+
+    @property
+    def login_page(self) -> bool:
+        return "login" in (self.name or "") or "/login" in self.url
+
+    @property
     def intent_scoped(self) -> bool:
         """``/api/v1/intents/{id}/…``: the routes the ACL (11 §2) applies to."""
         parts = self.template.strip("/").split("/")
@@ -189,3 +198,94 @@ def stream_routes(value_for=default_value) -> list[Route]:
         for url, template, params in fill(regex, value_for):
             routes.append(Route(url, template, ["get"], getattr(pattern, "name", None), params, stream=True))
     return routes
+
+
+# --- valid request bodies from the OpenAPI document --------------------------------------------
+# An access check runs after input validation (README check order: 401, 400, 404, 403), so a
+# scan that proves a 403 must send a body that passes validation: one is built from each
+# operation's documented request schema (required fields, enum values, formats).
+
+def _shape(template: str) -> str:
+    return re.sub(r"\{[^}]+\}", "{}", template.rstrip("/"))
+
+
+def openapi_operations(document: dict) -> dict[tuple[str, str], dict]:
+    return {
+        (_shape(path), method): operation
+        for path, methods in document.get("paths", {}).items()
+        for method, operation in methods.items()
+        if isinstance(operation, dict)
+    }
+
+
+def _resolve(document: dict, schema: dict) -> dict:
+    while isinstance(schema, dict) and "$ref" in schema:
+        node = document
+        for part in schema["$ref"].lstrip("#/").split("/"):
+            node = node[part]
+        schema = node
+    return schema or {}
+
+
+def example_value(document: dict, schema: dict, depth: int = 0):
+    import datetime as dt
+
+    schema = _resolve(document, schema)
+    for key in ("allOf", "oneOf", "anyOf"):
+        if schema.get(key):
+            return example_value(document, schema[key][0], depth + 1)
+    if "enum" in schema and schema["enum"]:
+        return next((value for value in schema["enum"] if value not in (None, "")), schema["enum"][0])
+    if "default" in schema:
+        return schema["default"]
+    kind = schema.get("type")
+    if isinstance(kind, list):
+        kind = next((k for k in kind if k != "null"), "string")
+    fmt = schema.get("format")
+    if kind == "object" or "properties" in schema:
+        if depth > 4:
+            return {}
+        required = schema.get("required", [])
+        return {name: example_value(document, sub, depth + 1)
+                for name, sub in schema.get("properties", {}).items() if name in required}
+    if kind == "array":
+        return [example_value(document, schema.get("items", {}), depth + 1)] if schema.get("minItems") else []
+    if kind == "integer":
+        return max(int(schema.get("minimum", 1)), 1)
+    if kind == "number":
+        return float(max(schema.get("minimum", 1), 1))
+    if kind == "boolean":
+        return True
+    if fmt == "uuid":
+        return str(uuid.uuid4())
+    if fmt == "date-time":
+        return (dt.datetime.utcnow() + dt.timedelta(hours=1)).isoformat()
+    if fmt in ("uri", "url"):
+        return "https://example.invalid/hook"
+    if fmt == "binary":
+        return b"scan"
+    return "scan"
+
+
+def example_request(document: dict, route: Route, method: str) -> tuple[str, object]:
+    """(format, body) for ``method route``: "json" or "multipart" and a body that satisfies
+    the documented request schema; (None, None) when the operation documents no body."""
+    operation = openapi_operations(document).get((_shape(route.template), method))
+    content = ((operation or {}).get("requestBody") or {}).get("content") or {}
+    if "application/json" in content:
+        return "json", example_value(document, content["application/json"].get("schema", {}))
+    if "multipart/form-data" in content:
+        from django.core.files.uploadedfile import SimpleUploadedFile
+
+        schema = _resolve(document, content["multipart/form-data"].get("schema", {}))
+        body = {}
+        for name, sub in schema.get("properties", {}).items():
+            sub = _resolve(document, sub)
+            if name not in schema.get("required", []) and sub.get("format") != "binary":
+                continue
+            if sub.get("format") == "binary":
+                body[name] = SimpleUploadedFile("scan.txt", b"scan", content_type="text/plain")
+            else:
+                body[name] = example_value(document, sub)
+        return "multipart", body
+    return ("json", {}) if method in ("post", "put", "patch") else (None, None)
