@@ -7,3 +7,4 @@ if REDIS_URL:
     # acknowledgement) waits in Redis before it is handed to another worker. Must exceed the
     # longest task; tests that kill workers shorten it.
     CELERY_BROKER_TRANSPORT_OPTIONS["visibility_timeout"] = env.int("CELERY_VISIBILITY_TIMEOUT", default=3600)
+
