@@ -142,7 +142,14 @@ class Soak:
         agent = f"agent-soak-{n}"
         rng = random.Random(n)
         session = self.session(agent)
+        rounds = 0
         while time.monotonic() < deadline:
+            rounds += 1
+            if rounds % 10 == 0:
+                # A fresh connection now and then: the two web processes share one listening
+                # socket, and the kernel hands each new connection to either of them.
+                session.close()
+                session = self.session(agent)
             roll = rng.random()
             if roll < 0.12:
                 intent_id = self.create(session, agent)
