@@ -289,3 +289,60 @@ def example_request(document: dict, route: Route, method: str) -> tuple[str, obj
                 body[name] = example_value(document, sub)
         return "multipart", body
     return ("json", {}) if method in ("post", "put", "patch") else (None, None)
+
+
+def websocket_routes(value_for=default_value) -> list[Route]:
+    """The Channels WebSocket routes."""
+    from openintent_project.routing import websocket_routes as patterns
+
+    routes = []
+    for regex, pattern in _walk(patterns, ""):
+        for url, template, params in fill(regex, value_for):
+            routes.append(Route(url, template, ["get"], getattr(pattern, "name", None), params, stream=True))
+    return routes
+
+
+def websocket_handshake(base_url: str, path: str, headers: dict[str, str], timeout: float = 10) -> tuple[int, int | None]:
+    """Open a WebSocket with a raw handshake. Returns (HTTP status, close opcode/code or None):
+    a refused handshake is (403, None); an accepted one that the server closes at once is
+    (101, <close code>); an accepted, open one is (101, None)."""
+    import base64
+    import os
+    import socket
+    import struct
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(base_url)
+    sock = socket.create_connection((parts.hostname, parts.port), timeout=timeout)
+    try:
+        key = base64.b64encode(os.urandom(16)).decode()
+        lines = [f"GET {path} HTTP/1.1", f"Host: {parts.hostname}:{parts.port}", "Upgrade: websocket",
+                 "Connection: Upgrade", f"Sec-WebSocket-Key: {key}", "Sec-WebSocket-Version: 13"]
+        lines += [f"{name}: {value}" for name, value in headers.items()]
+        sock.sendall(("\r\n".join(lines) + "\r\n\r\n").encode())
+        response = b""
+        while b"\r\n\r\n" not in response:
+            chunk = sock.recv(4096)
+            if not chunk:
+                break
+            response += chunk
+        status = int(response.split(b" ", 2)[1]) if response.startswith(b"HTTP/") else 0
+        if status != 101:
+            return status, None
+        rest = response.split(b"\r\n\r\n", 1)[1]
+        try:
+            while len(rest) < 2:
+                chunk = sock.recv(4096)
+                if not chunk:
+                    return 101, 1006  # dropped without a close frame
+                rest += chunk
+        except socket.timeout:
+            return 101, None
+        opcode = rest[0] & 0x0F
+        if opcode != 0x8:
+            return 101, None
+        while len(rest) < 4:
+            rest += sock.recv(4096)
+        return 101, struct.unpack("!H", rest[2:4])[0]
+    finally:
+        sock.close()

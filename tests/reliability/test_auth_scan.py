@@ -14,7 +14,7 @@ import requests
 from conftest import DEV_KEY, make_client
 
 from .figures import record
-from .routes import Route, django_routes, example_request, stream_routes
+from .routes import Route, django_routes, example_request, stream_routes, websocket_handshake, websocket_routes
 
 ROUTES, PROBLEMS = django_routes()
 PROTECTED = [route for route in ROUTES if not route.public and not route.screen]
@@ -100,6 +100,41 @@ def test_stream_routes_answer_401_before_streaming(request):
                 assert response.status_code == 401, (route.template, headers, response.status_code)
                 assert response.json()["detail"], route.template
     record("auth_scan", stream_routes=len(streams))
+    if not acl_route_present():
+        return
+    # 11 §2: an intent's SSE stream needs read — an outsider of a closed ACL gets the 403
+    # before any frame.
+    owner = {"X-API-Key": DEV_KEY, "X-Agent-ID": "agent-owner"}
+    intent = requests.post(f"{base}/api/v1/intents", json={"title": "closed stream"}, headers=owner, timeout=30).json()
+    response = requests.put(f"{base}/api/v1/intents/{intent['id']}/acl", headers=owner, timeout=30, json={
+        "default_policy": "closed", "entries": [{"principal_id": "agent-owner", "permission": "admin"}]})
+    assert response.status_code == 200, response.text
+    checked = 0
+    for route in streams:
+        if route.params.get("kind") != "intents" and "/intents/" not in route.template:
+            continue
+        target = next(name for name in route.params if name != "kind")
+        url = route.url.replace(route.params[target], intent["id"])
+        with requests.get(base + url, headers={"X-API-Key": DEV_KEY, "X-Agent-ID": OUTSIDER},
+                          stream=True, timeout=10) as response:
+            assert response.status_code == 403, (route.template, response.status_code)
+        checked += 1
+    record("auth_scan", acl_stream_routes_checked=checked)
+
+
+def test_websocket_routes_refuse_a_missing_or_wrong_key(request):
+    sockets = websocket_routes()
+    if not sockets:
+        pytest.skip("no Channels WebSocket routes registered in openintent_project.routing yet")
+    base = request.getfixturevalue("live_server_url")
+    for route in sockets:
+        for headers in ({}, {"X-API-Key": "wrong-key"}):
+            status, close_code = websocket_handshake(base, route.url, headers)
+            # Refused at the handshake, or accepted and closed at once: never an open socket.
+            assert status in (401, 403) or (status == 101 and close_code is not None), (route.template, headers, status)
+        status, close_code = websocket_handshake(base, route.url, {"X-API-Key": DEV_KEY}, timeout=3)
+        assert status == 101, (route.template, "a valid key is refused", status)
+    record("auth_scan", websocket_routes=len(sockets))
 
 
 # --- ACL: 403 to a principal without permission ----------------------------------------------
