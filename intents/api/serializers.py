@@ -3,6 +3,7 @@ documented output shapes used by the OpenAPI document."""
 
 from __future__ import annotations
 
+from drf_spectacular.utils import extend_schema_serializer
 from rest_framework import serializers
 
 from openintent_project.api.fields import (
@@ -122,6 +123,8 @@ class IntentSerializer(serializers.Serializer):
     updated_at = serializers.CharField(help_text="Naive UTC ISO 8601")
 
 
+# many=False: `list` actions are documented as arrays by default, but this page is one object.
+@extend_schema_serializer(many=False)
 class IntentPageSerializer(serializers.Serializer):
     intents = IntentSerializer(many=True)
     total = serializers.IntegerField()

@@ -81,6 +81,17 @@ def not_found(request, exception=None):
 
 
 def server_error(request):
+    """Django's last resort for an exception outside DRF's handler (middleware, the admin,
+    anything before the view). Django calls it inside its ``except`` block, so the exception
+    is still current: a database outage there is the same clean 503 the API answers."""
+    import sys
+
     from django.http import JsonResponse
 
+    from .exceptions import DATABASE_UNAVAILABLE, UNAVAILABLE_BODY
+
+    if isinstance(sys.exc_info()[1], DATABASE_UNAVAILABLE):
+        response = JsonResponse(UNAVAILABLE_BODY, status=503)
+        response["Retry-After"] = "1"
+        return response
     return JsonResponse({"detail": "Internal Server Error"}, status=500)

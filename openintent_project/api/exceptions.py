@@ -7,7 +7,7 @@ import logging
 from typing import Any
 
 from django.core.exceptions import RequestDataTooBig
-from django.db import OperationalError
+from django.db import InterfaceError, OperationalError
 from django.http import Http404
 from rest_framework import exceptions as drf
 from rest_framework.response import Response
@@ -17,6 +17,12 @@ from openintent_project.errors import InvalidInput, ProtocolError, error_item
 from .authentication import INVALID_KEY
 
 logger = logging.getLogger(__name__)
+
+# Errors that mean "the database cannot be reached right now", not "this request is wrong":
+# psycopg reports a lost connection as OperationalError, and a connection Django already
+# knows to be closed as InterfaceError.
+DATABASE_UNAVAILABLE = (OperationalError, InterfaceError)
+UNAVAILABLE_BODY = {"detail": "Service temporarily unavailable", "message": "Service temporarily unavailable"}
 
 _CODE_TO_TYPE = {
     "required": "missing",
@@ -118,10 +124,12 @@ def protocol_exception_handler(exc: Exception, context: dict) -> Response | None
         body, status = {"detail": "Request body too large"}, 413
     elif isinstance(exc, drf.APIException):
         body, status = {"detail": str(exc.detail)}, exc.status_code
-    elif isinstance(exc, OperationalError):
-        # The database is unreachable or locked past the busy timeout: a clean, retryable 503.
+    elif isinstance(exc, DATABASE_UNAVAILABLE):
+        # The database is unreachable, dropped the connection, or stayed locked past the busy
+        # timeout: a clean, retryable 503. The transaction never committed (a lost connection
+        # rolls it back on the server), so the client may retry.
         logger.warning("database unavailable: %s", exc)
-        body, status = {"detail": "Service temporarily unavailable"}, 503
+        body, status = dict(UNAVAILABLE_BODY), 503
         headers["Retry-After"] = "1"
     else:
         return None

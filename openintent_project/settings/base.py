@@ -242,3 +242,4 @@ from .triggers import *  # noqa: E402,F401,F403
 from .agents import *  # noqa: E402,F401,F403
 from .governance import *  # noqa: E402,F401,F403
 from .streams import *  # noqa: E402,F401,F403
+from .reliability import *  # noqa: E402,F401,F403
