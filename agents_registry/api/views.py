@@ -9,7 +9,7 @@ from rest_framework.decorators import action
 from rest_framework.response import Response
 
 from openintent_project.api.conditional import _parse, expected_version_428
-from openintent_project.api.schema import errors
+from openintent_project.api.schema import ARRAY_OF_OBJECTS, errors
 from openintent_project.api.viewsets import ProtocolViewSet
 
 from .. import selectors, services, services_memory
@@ -21,7 +21,7 @@ IF_MATCH_428 = OpenApiParameter("If-Match", str, OpenApiParameter.HEADER, requir
 
 
 class AgentViewSet(ProtocolViewSet):
-    @extend_schema(operation_id="agents_list", parameters=[s.AgentListQuerySerializer], responses={200: OpenApiTypes.OBJECT, **errors(400)})
+    @extend_schema(operation_id="agents_list", parameters=[s.AgentListQuerySerializer], responses={200: ARRAY_OF_OBJECTS, **errors(400)})
     def list(self, request):
         query = self.query(s.AgentListQuerySerializer)
         records = selectors.agent_list(
@@ -69,7 +69,7 @@ class AgentViewSet(ProtocolViewSet):
         )
         return Response(agent_dict(record))
 
-    @extend_schema(operation_id="agents_memory_list", parameters=[s.MemoryRecallQuerySerializer], responses={200: OpenApiTypes.OBJECT, **errors(400)})
+    @extend_schema(operation_id="agents_memory_list", parameters=[s.MemoryRecallQuerySerializer], responses={200: ARRAY_OF_OBJECTS, **errors(400)})
     @action(detail=True, methods=["get"])
     def memory(self, request, pk=None):
         query = self.query(s.MemoryRecallQuerySerializer)

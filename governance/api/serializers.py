@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from drf_spectacular.drainage import set_override
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import extend_schema_field
+from drf_spectacular.utils import extend_schema_field, extend_schema_serializer
 from rest_framework import serializers
 
 from openintent_project.api.fields import AnyJSONField, ObjectField, StrictCharField, StrictFloatField, StrictIntegerField
@@ -251,6 +251,7 @@ class EscalationSerializer(serializers.Serializer):
     resolution_notes = serializers.CharField(required=False)
 
 
+@extend_schema_serializer(many=False)  # a list action answering one wrapper object
 class EscalationListSerializer(serializers.Serializer):
     escalations = EscalationSerializer(many=True)
 

@@ -4,7 +4,7 @@ answer."""
 
 from __future__ import annotations
 
-from drf_spectacular.utils import OpenApiResponse, extend_schema
+from drf_spectacular.utils import PolymorphicProxySerializer, OpenApiResponse, extend_schema
 from rest_framework.response import Response
 
 from openintent_project.api.schema import errors
@@ -18,6 +18,15 @@ from ..services import retries as retry_services
 from . import serializers_leases as s
 
 LEASE_CONFLICT = OpenApiResponse(s.LeaseConflictSerializer, description="Lease already held for this scope")
+
+
+# GET …/costs answers a bare array (REF), or an object with ?summary=true (RFC-0009).
+COSTS_OR_SUMMARY = PolymorphicProxySerializer(
+    component_name="CostsOrSummary",
+    serializers=[s.CostSerializer(many=True), s.CostListWithSummarySerializer],
+    resource_type_field_name=None,
+    many=False,
+)
 
 
 class LeaseViewSet(ProtocolViewSet):
@@ -61,7 +70,7 @@ class CostViewSet(ProtocolViewSet):
         operation_id="intents_costs_list",
         parameters=[s.CostListQuerySerializer],
         description="A bare array (REF). With `?summary=true`: `{costs, summary}` (RFC-0009 form, which the official client also reads).",
-        responses={200: OpenApiResponse(s.CostSerializer(many=True), description="Cost records, or {costs, summary} with ?summary=true"), **errors(400, 403)},
+        responses={200: OpenApiResponse(COSTS_OR_SUMMARY, description="Cost records, or {costs, summary} with ?summary=true"), **errors(400, 403)},
     )
     def list(self, request, intent_id=None):
         query = self.query(s.CostListQuerySerializer)

@@ -3,6 +3,7 @@ failures (10)."""
 
 from __future__ import annotations
 
+from drf_spectacular.utils import extend_schema_serializer
 from rest_framework import serializers
 
 from openintent_project.api.schema import MessageSerializer  # noqa: F401
@@ -55,6 +56,7 @@ class LeaseSerializer(serializers.Serializer):
     created_at = serializers.CharField(help_text="Same as acquired_at (the official client reads it)")
 
 
+@extend_schema_serializer(many=False)  # a list action answering one wrapper object
 class LeaseListSerializer(serializers.Serializer):
     leases = LeaseSerializer(many=True)
 

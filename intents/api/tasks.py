@@ -9,7 +9,7 @@ from rest_framework.response import Response
 
 from openintent_project.api.conditional import expected_version_428
 from openintent_project.api.fields import ObjectField, StrictCharField, StrictIntegerField, StringListField
-from openintent_project.api.schema import IF_MATCH, errors
+from openintent_project.api.schema import ARRAY_OF_OBJECTS, IF_MATCH, errors
 from openintent_project.api.viewsets import ProtocolViewSet
 from openintent_project.errors import InvalidInput
 
@@ -94,7 +94,7 @@ class TaskViewSet(ProtocolViewSet):
         task = services.task_update(principal=self.principal, task_id=pk, expected_version=version, **data)
         return Response(task_dict(task))
 
-    @extend_schema(operation_id="intents_tasks_list", parameters=[TaskListQuerySerializer], responses={200: OpenApiTypes.OBJECT, **errors(400, 403)})
+    @extend_schema(operation_id="intents_tasks_list", parameters=[TaskListQuerySerializer], responses={200: ARRAY_OF_OBJECTS, **errors(400, 403)})
     def intent_tasks(self, request, intent_id=None):
         query = self.query(TaskListQuerySerializer)
         status = query.get("status")
@@ -121,6 +121,6 @@ class PlanViewSet(ProtocolViewSet):
         plan = services.plan_update(principal=self.principal, plan_id=pk, expected_version=version, **data)
         return Response(plan_dict(plan))
 
-    @extend_schema(operation_id="intents_plans_list", responses={200: OpenApiTypes.OBJECT, **errors(403)})
+    @extend_schema(operation_id="intents_plans_list", responses={200: ARRAY_OF_OBJECTS, **errors(403)})
     def intent_plans(self, request, intent_id=None):
         return Response([plan_dict(p) for p in services.plan_list(principal=self.principal, intent_id=intent_id)])

@@ -27,6 +27,10 @@ class MessageSerializer(serializers.Serializer):
     message = serializers.CharField()
 
 
+# A bare JSON array of objects, for list routes whose items are documented in prose.
+ARRAY_OF_OBJECTS = {"type": "array", "items": {"type": "object", "additionalProperties": True}}
+
+
 def errors(*codes: int) -> dict:
     """Error responses for ``extend_schema(responses=...)``; 401 is added everywhere."""
     described = {
