@@ -97,6 +97,10 @@ def main(argv: list[str] | None = None) -> int:
     print(f"Database: {settings.DATABASES['default']['ENGINE'].rsplit('.', 1)[-1]}; "
           f"web processes: {args.web_processes}; worker: {not args.no_worker}; beat: {not args.no_beat}. "
           "Ctrl-C stops everything.", flush=True)
+    if args.web_processes > 1 and not settings.REDIS_URL:
+        print("Note: several web processes without REDIS_URL: stored events reach every stream, "
+              "but live-only frames (portfolio membership) stay in the process that made them.",
+              flush=True)
     return _supervise(children)
 
 

@@ -22,7 +22,7 @@ class Reviewer:
         self.seen: list[str] = []
 
     @on_assignment
-    def start(self, ctx):
+    def begin(self, ctx):
         self.seen.append("assigned")
         return {"review": "pending"}           # patched into the intent's state
 

@@ -7,7 +7,7 @@ patched into the intent's state. Decorator agents do the same with methods::
     @agent("summarizer")
     class Summarizer:
         @on_assignment
-        def start(self, ctx):
+        def begin(self, ctx):
             return {"summary": summarize(ctx.intent.state["text"])}
 
         @on_state_change(["feedback"])
@@ -479,6 +479,11 @@ def agent(agent_id: str | type | None = None, **worker_options: Any):
     ``stop()``; options are :class:`Worker` keyword arguments (overridable per call)."""
 
     def wrap(cls: type) -> type:
+        taken = [name for name in ("worker", "start", "run", "stop") if name in vars(cls)]
+        if taken:
+            # The decorator adds these methods; a handler of the same name would be replaced
+            # silently and never fire.
+            raise TypeError(f"@agent class {cls.__name__} may not define {', '.join(taken)}(): rename the handler")
         cls.agent_id = agent_id if isinstance(agent_id, str) else cls.__name__.lower()
         cls.worker_options = worker_options
 

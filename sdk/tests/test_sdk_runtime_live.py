@@ -93,8 +93,24 @@ def test_agent_stream_gets_assignments(client, intent):
     assert frame.intent_id == intent.id
 
 
+@pytest.fixture(scope="module")
+def single_process_url():
+    """Portfolio membership frames (intent_added, …) are live only, never stored (06): they
+    cross web processes through Redis, and in the embedded default — one web process — stay
+    in it. So this test runs against a one-process embedded server."""
+    if os.environ.get("OPENINTENT_SDK_TEST_URL"):
+        yield os.environ["OPENINTENT_SDK_TEST_URL"]
+        return
+    from openintent_project.testing import LiveServer
+
+    with LiveServer(web_processes=1) as server:
+        yield server.url
+
+
 @pytest.mark.requires_route(PORTFOLIO_STREAM, "POST /api/v1/portfolios", "POST /api/v1/portfolios/{id}/intents")
-def test_portfolio_stream(client, intent):
+def test_portfolio_stream(single_process_url, agent_id):
+    client = Client(single_process_url, DEV_KEY, agent_id, timeout=20, retries=2)
+    intent = client.intents.create(unique("member"))
     folio = client.portfolios.create(unique("streamed"))
     sink: queue.Queue = queue.Queue()
     with client.stream(portfolio_id=folio.id) as stream:
@@ -102,7 +118,11 @@ def test_portfolio_stream(client, intent):
         time.sleep(1.0)
         client.portfolios.add_intent(folio.id, intent.id)
         frame = next_frame(sink, {"intent_added"})
-    assert frame.data["intent_id"] == intent.id
+        assert frame.data["intent_id"] == intent.id
+        # Then the new member's stored events arrive on the portfolio stream too.
+        client.events.log(intent.id, "comment", {"text": "hello"})
+        comment = next_frame(sink, {"comment"})
+    assert comment.intent_id == intent.id
 
 
 @pytest.mark.requires_route(AGENT_STREAM, "POST /api/v1/intents/{id}/leases",
@@ -135,7 +155,7 @@ def test_decorator_agent_dispatches_every_handler_kind(server_url):
             self.seen = []
 
         @on_assignment
-        def start(self, ctx):
+        def begin(self, ctx):
             self.seen.append("assigned")
             return {"review": "pending"}
 

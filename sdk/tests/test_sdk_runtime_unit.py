@@ -116,3 +116,14 @@ def test_decorator_agent_binds_marked_methods():
                                              ("state_change", None), ("state_change", ["draft"])])
     assert worker.agent_id == "deco" and bot.client.agent_id == "deco"
     assert all(getattr(fn, "__self__", None) is bot for _, _, fn in worker.handlers)
+
+
+def test_agent_decorator_refuses_a_handler_named_like_its_own_methods():
+    from openintent_sdk.runtime import agent, on_assignment
+
+    with pytest.raises(TypeError, match="start"):
+        @agent("clash", base_url="http://127.0.0.1:1", api_key="k")
+        class Clash:
+            @on_assignment
+            def start(self, ctx):
+                return None
