@@ -5,8 +5,8 @@ import time
 
 import pytest
 from openintent import OpenIntentClient
-from openintent.exceptions import ConflictError, NotFoundError, OpenIntentError
-from openintent.models import AgentStatus, MemoryType
+from openintent.exceptions import ConflictError, LeaseConflictError, NotFoundError, OpenIntentError
+from openintent.models import AgentStatus, EventType, MemoryType
 
 from openintent_project.testing import LiveServer
 
@@ -93,6 +93,11 @@ def test_beat_marks_silent_agent_unhealthy_then_dead_and_expires_memory():
         task = c.create_task(intent.id, "work")
         c.update_task(task.id, 1, status="running")
         entry = c.create_memory("silent", "tmp", "k", {"v": 1}, ttl="1", scope={"intent_id": intent.id})
+        # The silent agent holds a scope for a minute; another agent cannot take it meanwhile.
+        c.acquire_lease(intent.id, "draft", duration_seconds=60)
+        other = client(server.url, "standby")
+        with pytest.raises(LeaseConflictError):
+            other.acquire_lease(intent.id, "draft", duration_seconds=60)
         seen = []
         deadline = time.monotonic() + 40
         while time.monotonic() < deadline:
@@ -107,6 +112,12 @@ def test_beat_marks_silent_agent_unhealthy_then_dead_and_expires_memory():
         assert "agent.dead" in events
         after = c.get_task(task.id)
         assert after.status.value == "ready" and after.attempt == 2
+        # Death released the lease (16 §4): the standby agent takes the scope long before the
+        # minute is up.
+        taken = other.acquire_lease(intent.id, "draft", duration_seconds=60)
+        assert taken.agent_id == "standby"
+        released = [e for e in c.get_events(intent.id, event_type=EventType.LEASE_RELEASED)]
+        assert released and released[0].payload["agent_id"] == "silent"
         deadline = time.monotonic() + 15
         while "memory.expired" not in events and time.monotonic() < deadline:
             time.sleep(0.5)
