@@ -26,6 +26,7 @@ browser:
 	@command -v chromium >/dev/null 2>&1 || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null)
 
 test: bootstrap browser
+	$(VENV)/bin/ruff check .
 	$(PY) manage.py spectacular --validate --fail-on-warn --file /dev/null
 	$(PY) manage.py makemigrations --check --dry-run
 	$(VENV)/bin/pytest $(PYTEST_ARGS)

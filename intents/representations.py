@@ -5,12 +5,11 @@ same shapes with the serializers in api/serializers.py; the schema tests keep th
 from __future__ import annotations
 
 import json
-from collections import defaultdict
 from typing import Iterable
 
 from openintent_project.api.timestamps import format_timestamp as ts
 
-from .models import Assignment, Dependency, Event, Intent
+from .models import Assignment, Event, Intent
 
 
 def intent_dict(intent: Intent) -> dict:

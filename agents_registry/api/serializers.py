@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from openintent_project.api.fields import (
@@ -12,24 +10,9 @@ from openintent_project.api.fields import (
     StrictCharField,
     StrictIntegerField,
     StringListField,
+    TimestampField,
 )
-from openintent_project.api.timestamps import parse_timestamp
 
-
-@extend_schema_field(OpenApiTypes.DATETIME)
-class TimestampField(serializers.Field):
-    default_error_messages = {"invalid": "Input should be a valid datetime"}
-
-    def to_internal_value(self, data):
-        if not isinstance(data, str):
-            self.fail("invalid")
-        try:
-            return parse_timestamp(data)
-        except ValueError:
-            self.fail("invalid")
-
-    def to_representation(self, value):
-        return value
 
 
 class AgentRegisterInputSerializer(serializers.Serializer):

@@ -3,12 +3,10 @@
 from __future__ import annotations
 
 from drf_spectacular.drainage import set_override
-from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import extend_schema_field, extend_schema_serializer
+from drf_spectacular.utils import extend_schema_serializer
 from rest_framework import serializers
 
-from openintent_project.api.fields import AnyJSONField, ObjectField, StrictCharField, StrictFloatField, StrictIntegerField
-from openintent_project.api.timestamps import parse_timestamp
+from openintent_project.api.fields import AnyJSONField, ObjectField, StrictCharField, StrictFloatField, StrictIntegerField, TimestampField
 
 from ..models import (
     CoordinatorScope,
@@ -36,21 +34,6 @@ class EnumField(serializers.ChoiceField):
             self.fail("invalid_choice", choices=", ".join(self.choices))
         return data
 
-
-@extend_schema_field(OpenApiTypes.DATETIME)
-class TimestampField(serializers.Field):
-    default_error_messages = {"invalid": "Input should be a valid datetime"}
-
-    def to_internal_value(self, data):
-        if not isinstance(data, str):
-            self.fail("invalid")
-        try:
-            return parse_timestamp(data)
-        except ValueError:
-            self.fail("invalid")
-
-    def to_representation(self, value):
-        return value
 
 
 class ObjectListField(serializers.ListField):

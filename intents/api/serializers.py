@@ -10,7 +10,6 @@ from openintent_project.api.fields import (
     AnyJSONField,
     ObjectField,
     StrictCharField,
-    StrictIntegerField,
     StringListField,
 )
 from openintent_project.api.timestamps import parse_timestamp

@@ -18,7 +18,7 @@ import secrets
 import socket
 import time
 from datetime import datetime, timedelta
-from typing import Any, Iterable
+from typing import Iterable
 from urllib.parse import urlsplit
 
 import requests

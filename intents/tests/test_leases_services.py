@@ -11,7 +11,7 @@ from intents.models import Event, Lease
 from intents.services import leases as lease_services
 from intents.tasks import lease_expiry_task
 from openintent_project.api.principal import Principal
-from openintent_project.errors import Conflict, Forbidden
+from openintent_project.errors import Forbidden
 
 from .factories_leases import IntentFactory, LeaseFactory
 

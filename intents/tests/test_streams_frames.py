@@ -7,7 +7,7 @@ import pytest
 from django.db import transaction
 
 from intents import events
-from intents.models import Event, StreamFrame
+from intents.models import StreamFrame
 from intents.services import core
 from intents.streams import reads
 from intents.streams.frames import SDK_NAMES, render_sse

@@ -3,7 +3,11 @@ numbers never coerce to strings, objects must be objects."""
 
 from __future__ import annotations
 
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
+
+from .timestamps import parse_timestamp
 
 
 class StrictCharField(serializers.CharField):
@@ -59,3 +63,21 @@ class StrictFloatField(serializers.FloatField):
 
 class StrictBooleanField(serializers.BooleanField):
     pass
+
+
+@extend_schema_field(OpenApiTypes.DATETIME)
+class TimestampField(serializers.Field):
+    """ISO 8601 with or without an offset; naive values are UTC (README §3)."""
+
+    default_error_messages = {"invalid": "Input should be a valid datetime"}
+
+    def to_internal_value(self, data):
+        if not isinstance(data, str):
+            self.fail("invalid")
+        try:
+            return parse_timestamp(data)
+        except ValueError:
+            self.fail("invalid")
+
+    def to_representation(self, value):
+        return value

@@ -430,8 +430,8 @@ class Worker:
             log.exception("handler %s failed on %s", getattr(fn, "__name__", fn), ctx.intent_id)
             self.errors.append(exc)
             if self.record_failures and kind == ASSIGNMENT:
-                self._quietly(lambda: self.client.retries.record_failure(
-                    ctx.intent_id, type(exc).__name__, str(exc)[:1000]))
+                self._quietly(lambda error=exc: self.client.retries.record_failure(
+                    ctx.intent_id, type(error).__name__, str(error)[:1000]))
         finally:
             with self._lock:
                 self.processed += 1

@@ -2,34 +2,15 @@
 
 from __future__ import annotations
 
-from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from openintent_project.api.fields import (
     AnyJSONField, ObjectField, StrictBooleanField, StrictCharField, StrictIntegerField, StringListField,
+    TimestampField,
 )
-from openintent_project.api.timestamps import parse_timestamp
 
 from ..models import AuthType, InvocationStatus
 
-
-@extend_schema_field(OpenApiTypes.DATETIME)
-class TimestampField(serializers.Field):
-    """ISO 8601 with or without an offset; naive values are UTC (README §3)."""
-
-    default_error_messages = {"invalid": "Input should be a valid datetime"}
-
-    def to_internal_value(self, data):
-        if not isinstance(data, str):
-            self.fail("invalid")
-        try:
-            return parse_timestamp(data)
-        except ValueError:
-            self.fail("invalid")
-
-    def to_representation(self, value):
-        return value
 
 
 class SecretObjectField(ObjectField):
