@@ -18,7 +18,7 @@ class AssignmentInline(ReadOnlyAdminMixin, admin.TabularInline):
 @admin.register(Intent)
 class IntentAdmin(admin.ModelAdmin):
     list_display = ["title", "status", "created_by", "version", "created_at", "updated_at"]
-    list_filter = ["status", "created_at"]
+    list_filter = ["status", "created_by", "created_at"]
     search_fields = ["id", "title", "created_by", "description"]
     date_hierarchy = "created_at"
     list_select_related = ["parent"]
