@@ -65,29 +65,21 @@ def main(argv: list[str] | None = None) -> int:
         subprocess.run([python, "-m", "django", "migrate", "--noinput", "-v", "0"], check=True, env=env)
 
     sock = _listening_socket(args.host, args.port)
-    children: list[subprocess.Popen] = []
-    # Verbosity 0 keeps daphne from writing an access line per request unless asked for;
-    # errors are logged by Django either way.
+    # Each role is a command line; the supervisor starts them and restarts one that dies.
+    # The parent keeps the listening socket so that a web process can be started again.
     access_log = ["--access-log", args.access_log] if args.access_log else []
+    roles: list[tuple[list[str], tuple[int, ...]]] = []
     for _ in range(max(1, args.web_processes)):
-        children.append(subprocess.Popen(
-            [python, "-m", "daphne", "--fd", str(sock.fileno()), "--proxy-headers", "-v", "0",
-             *access_log, "openintent_project.asgi:application"],
-            pass_fds=[sock.fileno()], env=env,
-        ))
+        # Verbosity 0 keeps daphne from writing an access line per request unless asked;
+        # errors are logged by Django either way.
+        roles.append(([python, "-m", "daphne", "--fd", str(sock.fileno()), "--proxy-headers", "-v", "0",
+                       *access_log, "openintent_project.asgi:application"], (sock.fileno(),)))
     if not args.no_worker:
-        children.append(subprocess.Popen(
-            [python, "-m", "celery", "-A", "openintent_project", "worker", "--loglevel", "INFO",
-             "--concurrency", str(args.worker_concurrency), "--without-gossip", "--without-mingle"],
-            env=env,
-        ))
+        roles.append(([python, "-m", "celery", "-A", "openintent_project", "worker", "--loglevel", "INFO",
+                       "--concurrency", str(args.worker_concurrency), "--without-gossip", "--without-mingle"], ()))
     if not args.no_beat:
-        children.append(subprocess.Popen(
-            [python, "-m", "celery", "-A", "openintent_project", "beat", "--loglevel", "INFO",
-             "--pidfile", ""],
-            env=env,
-        ))
-    sock.close()  # the daphne processes hold it now
+        roles.append(([python, "-m", "celery", "-A", "openintent_project", "beat", "--loglevel", "INFO",
+                       "--pidfile", ""], ()))
 
     base = f"http://{args.host}:{args.port}"
     keys = settings.OPENINTENT_API_KEYS or (settings.OPENINTENT_DEV_API_KEYS if getattr(settings, "OPENINTENT_DEV_MODE", False) else [])
@@ -101,10 +93,15 @@ def main(argv: list[str] | None = None) -> int:
         print("Note: several web processes without REDIS_URL: stored events reach every stream, "
               "but live-only frames (portfolio membership) stay in the process that made them.",
               flush=True)
-    return _supervise(children)
+    return _supervise(roles, env)
 
 
-def _supervise(children: list[subprocess.Popen]) -> int:
+# A role that keeps dying is not restarted for ever: past this many restarts in a minute the
+# whole server stops, so a broken deployment fails loudly instead of spinning.
+MAX_RESTARTS_PER_MINUTE = 5
+
+
+def _supervise(roles: list[tuple[list[str], tuple[int, ...]]], env: dict) -> int:
     stopping = False
 
     def stop(signum, frame):  # noqa: ARG001
@@ -113,15 +110,27 @@ def _supervise(children: list[subprocess.Popen]) -> int:
 
     signal.signal(signal.SIGINT, stop)
     signal.signal(signal.SIGTERM, stop)
+
+    def spawn(command: list[str], fds: tuple[int, ...]) -> subprocess.Popen:
+        return subprocess.Popen(command, pass_fds=fds, env=env)
+
+    children = [spawn(command, fds) for command, fds in roles]
+    restarts: list[float] = []
     exit_code = 0
     while not stopping:
-        for child in children:
-            if child.poll() is not None:
-                # One role died: stop the rest rather than run half a server.
-                print(f"process {child.args[2]} exited with {child.returncode}; stopping", file=sys.stderr, flush=True)
+        for index, child in enumerate(children):
+            if child.poll() is None:
+                continue
+            now = time.monotonic()
+            restarts = [t for t in restarts if now - t < 60] + [now]
+            name = "web process" if "daphne" in child.args else f"celery {child.args[5]}"
+            if len(restarts) > MAX_RESTARTS_PER_MINUTE:
+                print(f"{name} exited with {child.returncode}; too many restarts, stopping", file=sys.stderr, flush=True)
                 exit_code = child.returncode or 1
                 stopping = True
                 break
+            print(f"{name} exited with {child.returncode}; restarting it", file=sys.stderr, flush=True)
+            children[index] = spawn(*roles[index])
         time.sleep(0.2)
     for child in children:
         if child.poll() is None:

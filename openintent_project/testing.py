@@ -139,6 +139,9 @@ class LiveServer:
             return ""
 
     def stop(self) -> None:
+        if self.process and self.process.poll() is not None:
+            # It stopped on its own: leave its last words where the test run shows them.
+            sys.stderr.write(f"live server {self.url} had exited with {self.process.returncode}:\n{self.log()}\n")
         if self.process and self.process.poll() is None:
             os.killpg(self.process.pid, signal.SIGTERM)
             try:
