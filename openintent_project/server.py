@@ -35,14 +35,29 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _listening_socket(host: str, port: int) -> socket.socket:
+def _listening_socket(host: str, port: int, *, reuse_port: bool = False) -> socket.socket:
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     sock = socket.socket(family, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    if reuse_port:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
     sock.bind((host, port))
     sock.listen(1024)
     sock.set_inheritable(True)
     return sock
+
+
+def _web_sockets(host: str, port: int, count: int) -> list[socket.socket]:
+    """One listening socket per web process. With SO_REUSEPORT (Linux) each process gets its
+    own socket on the same port and the kernel spreads new connections across them evenly;
+    a single shared socket lets whichever process is idle first take a whole burst."""
+    if count > 1 and hasattr(socket, "SO_REUSEPORT"):
+        try:
+            return [_listening_socket(host, port, reuse_port=True) for _ in range(count)]
+        except OSError:
+            pass
+    shared = _listening_socket(host, port)
+    return [shared] * count
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -64,12 +79,12 @@ def main(argv: list[str] | None = None) -> int:
     if not args.no_migrate:
         subprocess.run([python, "-m", "django", "migrate", "--noinput", "-v", "0"], check=True, env=env)
 
-    sock = _listening_socket(args.host, args.port)
     # Each role is a command line; the supervisor starts them and restarts one that dies.
-    # The parent keeps the listening socket so that a web process can be started again.
+    # The parent keeps the listening sockets so that a web process can be started again.
     access_log = ["--access-log", args.access_log] if args.access_log else []
     roles: list[tuple[list[str], tuple[int, ...]]] = []
-    for _ in range(max(1, args.web_processes)):
+    web_sockets = _web_sockets(args.host, args.port, max(1, args.web_processes))  # kept open (and alive) here
+    for sock in web_sockets:
         # Verbosity 0 keeps daphne from writing an access line per request unless asked;
         # errors are logged by Django either way.
         roles.append(([python, "-m", "daphne", "--fd", str(sock.fileno()), "--proxy-headers", "-v", "0",
