@@ -1,8 +1,8 @@
 """``openintent-server``: run the whole server.
 
-Migrates, then starts the ASGI web server (daphne; several processes sharing one listening
-socket when ``--web-processes`` > 1), a Celery worker and Celery beat, and stops them all on
-Ctrl-C or SIGTERM. With no ``--database-url``/``DATABASE_URL`` it is the embedded default:
+Migrates, then starts the ASGI web server (daphne; with ``--web-processes`` > 1 one process
+per SO_REUSEPORT socket on the same port), a Celery worker and Celery beat, restarts a process
+that dies, and stops them all on Ctrl-C or SIGTERM. With no ``--database-url``/``DATABASE_URL`` it is the embedded default:
 SQLite, a file-based broker, no other service. In production run the same three roles as
 separate processes (see README), with exactly one beat.
 """
