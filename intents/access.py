@@ -88,5 +88,3 @@ def enforce_policy(principal: Principal, intent: Intent, action: str, **details:
     if _policy_enforcer is not None:
         _policy_enforcer(principal, intent, action, **details)
 
-
-Hook = Callable[..., None]

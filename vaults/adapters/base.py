@@ -3,6 +3,8 @@ clamped timeout, no redirects, response size cap, sanitized results, secret-free
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
+
 import json
 import logging
 import time
@@ -64,7 +66,7 @@ class ResponseTooLarge(Exception):
     pass
 
 
-class ToolAdapter:
+class ToolAdapter(ABC):
     """Subclasses implement ``perform(call)``; ``execute`` wraps it with the shared limits."""
 
     kind = ""
@@ -92,8 +94,9 @@ class ToolAdapter:
             result.error = strip_secrets(result.error, call.secret)
         return result
 
-    def perform(self, call: ToolCall) -> ToolResult:  # pragma: no cover - abstract
-        raise NotImplementedError
+    @abstractmethod
+    def perform(self, call: ToolCall) -> ToolResult:
+        """Make the call; every adapter kind defines it."""
 
     # --- helpers for subclasses ----------------------------------------------------------
 
