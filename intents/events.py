@@ -5,8 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 from django.db import transaction
-from django.db.models import F
 from django.utils import timezone
+
+from openintent_project.db import rows
 
 from .models import Event, Intent
 from .signals import event_committed, event_recorded
@@ -30,9 +31,9 @@ def record(
     so the in-memory counter equals the stored one. The unique (intent, sequence) constraint
     turns any breach of that contract into an error instead of a silent gap or duplicate.
     """
-    Intent.objects.filter(pk=intent.pk).update(event_sequence=F("event_sequence") + 1)
     intent.event_sequence += 1
-    event = Event.objects.create(
+    rows.update_row(intent, ("event_sequence",))
+    event = Event(
         intent=intent,
         sequence=intent.event_sequence,
         event_type=event_type,
@@ -42,6 +43,7 @@ def record(
         parent_event_id=parent_event_id,
         created_at=timezone.now(),
     )
+    rows.insert_row(event)
     event_recorded.send(sender=Event, event=event)
     transaction.on_commit(lambda: event_committed.send(sender=Event, event=event))
     return event

@@ -11,11 +11,9 @@ django.setup(set_prefix=False)
 
 from django.conf import settings  # noqa: E402
 
-from django.core.handlers.wsgi import WSGIHandler  # noqa: E402
+from openintent_project.handlers import SplitWSGIApplication, ThreadedWSGIApplication  # noqa: E402
 
-from openintent_project.handlers import ThreadedWSGIApplication  # noqa: E402
-
-django_asgi_app = ThreadedWSGIApplication(WSGIHandler(), threads=settings.OPENINTENT_REQUEST_THREADS)
+django_asgi_app = ThreadedWSGIApplication(SplitWSGIApplication(), threads=settings.OPENINTENT_REQUEST_THREADS)
 
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from django.urls import re_path  # noqa: E402

@@ -20,6 +20,9 @@ from typing import Any, Iterator
 
 import sys
 
+from django.conf import settings
+from django.core.handlers.wsgi import WSGIHandler
+
 _serving_loop: asyncio.AbstractEventLoop | None = None
 
 
@@ -27,6 +30,36 @@ def serving_loop() -> asyncio.AbstractEventLoop | None:
     """The web server's event loop in this process (None outside web processes): code on a
     request thread hands asynchronous work (channel-layer sends) to it without waiting."""
     return _serving_loop
+
+
+class ApiWSGIHandler(WSGIHandler):
+    """Django's WSGI handler with ``settings.API_MIDDLEWARE`` instead of ``MIDDLEWARE``."""
+
+    def load_middleware(self, is_async=False):
+        # BaseHandler.load_middleware builds the chain from settings.MIDDLEWARE; give it the
+        # API's list for that one call. It runs once, while the application is built at
+        # start-up, before any request thread exists.
+        site_middleware = settings.MIDDLEWARE
+        settings.MIDDLEWARE = settings.API_MIDDLEWARE
+        try:
+            super().load_middleware(is_async)
+        finally:
+            settings.MIDDLEWARE = site_middleware
+
+
+class SplitWSGIApplication:
+    """Requests to the API (``settings.API_PATH_PREFIXES``) run through a handler with only
+    the API's middleware; everything else (admin, review screens, docs, static files) through
+    the full ``settings.MIDDLEWARE``. Settings, URLs and views are the same for both."""
+
+    def __init__(self) -> None:
+        self.api = ApiWSGIHandler()
+        self.site = WSGIHandler()
+        self.api_prefixes = tuple(settings.API_PATH_PREFIXES)
+
+    def __call__(self, environ, start_response):
+        handler = self.api if environ.get("PATH_INFO", "").startswith(self.api_prefixes) else self.site
+        return handler(environ, start_response)
 
 
 # Bodies up to this size are sent in one message; larger (streaming) responses are read and
@@ -77,6 +110,9 @@ class ThreadedWSGIApplication:
     async def _respond(self, executor, scope, body, send) -> None:
         loop = asyncio.get_running_loop()
         response, first, rest = await loop.run_in_executor(executor, self._start, scope, body)
+        if rest is None and not any(name == b"content-length" for name, _ in response.headers):
+            # The whole body is here: say its length, so the server need not chunk it.
+            response.headers.append((b"content-length", str(len(first)).encode()))
         await send({"type": "http.response.start", "status": response.status, "headers": response.headers})
         if rest is None:
             await send({"type": "http.response.body", "body": first})

@@ -1,6 +1,14 @@
+"""The WSGI application (``asgi.py`` serves the same one under daphne). Requests to the API
+and everything else run through two Django handlers that differ only in their middleware;
+see ``handlers.SplitWSGIApplication``."""
+
 import os
 
-from django.core.wsgi import get_wsgi_application
+import django
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "openintent_project.settings.dev")
-application = get_wsgi_application()
+django.setup(set_prefix=False)
+
+from openintent_project.handlers import SplitWSGIApplication  # noqa: E402
+
+application = SplitWSGIApplication()

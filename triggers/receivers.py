@@ -9,9 +9,19 @@ from django.dispatch import receiver
 
 from agents_registry.signals import agent_event
 from intents.signals import event_committed
+from openintent_project.db import rows
 
 log = logging.getLogger(__name__)
 FINISHED = ("completed", "abandoned")
+
+
+def _event_triggers_exist() -> bool:
+    from .models import Trigger, TriggerType
+
+    return rows.exists(
+        "triggers.enabled_event_triggers",
+        lambda: Trigger.objects.filter(type=TriggerType.EVENT, enabled=True),
+    )
 
 
 @receiver(event_committed, dispatch_uid="triggers.event_committed")
@@ -22,10 +32,10 @@ def on_event_committed(sender, event, **kwargs) -> None:
     payload = event.payload if isinstance(event.payload, dict) else {}
     drains_queue = event.event_type == "status_changed" and payload.get("status") in FINISHED
     # One indexed query instead of a broker message per event when no trigger could match.
-    if not drains_queue and not Trigger.objects.filter(type=TriggerType.EVENT, enabled=True).exists():
+    if not drains_queue and not _event_triggers_exist():
         return
     if drains_queue and not Trigger.objects.filter(pending_intent_id=event.intent_id).exists() \
-            and not Trigger.objects.filter(type=TriggerType.EVENT, enabled=True).exists():
+            and not _event_triggers_exist():
         return
     try:
         event_dispatch_task.delay(event.pk)

@@ -16,6 +16,7 @@ from django.utils import timezone
 
 from openintent_project.api.principal import Principal
 from openintent_project.api.timestamps import format_timestamp
+from openintent_project.db import rows
 from openintent_project.errors import (
     BadRequest,
     Conflict,
@@ -79,23 +80,19 @@ def _as_uuid(value: Any) -> uuid.UUID | None:
 
 def intent_get(intent_id: Any, *, message: str = INTENT_NOT_FOUND) -> Intent:
     pk = _as_uuid(intent_id)
-    try:
-        return Intent.objects.get(pk=pk) if pk else _missing(message)
-    except Intent.DoesNotExist:
-        raise NotFound(message) from None
-
-
-def _missing(message: str):
-    raise NotFound(message)
+    intent = rows.get_row(Intent, pk) if pk else None
+    if intent is None:
+        raise NotFound(message)
+    return intent
 
 
 def intent_lock(intent_id: Any, *, message: str = INTENT_NOT_FOUND) -> Intent:
     """Read the intent under a row lock. Must be called inside ``transaction.atomic()``."""
     pk = _as_uuid(intent_id)
-    try:
-        return Intent.objects.select_for_update().get(pk=pk) if pk else _missing(message)
-    except Intent.DoesNotExist:
-        raise NotFound(message) from None
+    intent = rows.get_row(Intent, pk, for_update=True) if pk else None
+    if intent is None:
+        raise NotFound(message)
+    return intent
 
 
 def _check_version(intent: Intent, expected_version: int) -> None:
@@ -107,7 +104,7 @@ def _bump(intent: Intent, *fields: str) -> None:
     """Save ``fields`` plus the next version and ``updated_at``. Lock held by the caller."""
     intent.version += 1
     intent.updated_at = timezone.now()
-    intent.save(update_fields=[*fields, "version", "updated_at"])
+    rows.update_row(intent, (*fields, "version", "updated_at"))
 
 
 def _check_status(status: str, loc=("body", "status")) -> None:
@@ -154,7 +151,7 @@ def intent_create(
     access.validate_policy(governance_policy)
     parent = intent_get(parent_id, message="Parent intent not found") if parent_id else None
     now = timezone.now()
-    intent = Intent.objects.create(
+    intent = Intent(
         title=title,
         description=description,
         created_by=created_by or principal.id,
@@ -167,6 +164,7 @@ def intent_create(
         created_at=now,
         updated_at=now,
     )
+    rows.insert_row(intent)
     _store_edges(intent)
     payload: dict[str, Any] = {"title": title}
     if governance_policy is not None:

@@ -28,6 +28,7 @@ from django.db.models import F, Q
 from django.utils import timezone
 
 from openintent_project.api.principal import Principal
+from openintent_project.db import rows
 from openintent_project.errors import Forbidden, InvalidInput, NotFound
 
 from .. import access
@@ -207,15 +208,18 @@ def matching_subscriptions(event: Event) -> list[Subscription]:
 def on_event_recorded(sender, event: Event, **kwargs) -> None:
     """Inside the event's transaction: write its outbox rows. Most writes happen with no
     webhook subscribed at all; one cheap existence check spares them the matching query."""
-    if not Subscription.objects.filter(active=True, webhook_url__isnull=False).exists():
+    if not rows.exists(
+        "intents.active_webhook_subscriptions",
+        lambda: Subscription.objects.filter(active=True, webhook_url__isnull=False),
+    ):
         return
     subscriptions = matching_subscriptions(event)
     if subscriptions:
         now = timezone.now()
-        rows = Delivery.objects.bulk_create(
+        deliveries = Delivery.objects.bulk_create(
             [Delivery(subscription=s, event=event, next_attempt_at=now, created_at=now) for s in subscriptions]
         )
-        event._webhook_delivery_ids = [row.pk for row in rows]
+        event._webhook_delivery_ids = [delivery.pk for delivery in deliveries]
 
 
 def on_event_committed(sender, event: Event, **kwargs) -> None:

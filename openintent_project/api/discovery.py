@@ -10,6 +10,8 @@ from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from .viewsets import JSONOnly
+
 CAPABILITIES = [
     "intents", "events", "agents", "state-patches", "optimistic-concurrency", "portfolios",
     "attachments", "subscriptions", "cost-tracking", "retry-policies", "leasing", "governance",
@@ -18,7 +20,7 @@ CAPABILITIES = [
 RFC_URLS = [f"/rfc/{n:04d}" for n in (1, 2, 3, 4, 5, 6, 9, 10, 11, 22, 23)]
 
 
-class PublicView(APIView):
+class PublicView(JSONOnly, APIView):
     authentication_classes: list = []
     permission_classes = [AllowAny]
 

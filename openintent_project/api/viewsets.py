@@ -32,7 +32,16 @@ def uuid_or_404(value: Any, message: str) -> uuid.UUID:
     return parsed
 
 
-class ProtocolViewSet(viewsets.ViewSet):
+class JSONOnly:
+    """The protocol speaks JSON whatever ``Accept`` says (REF answers JSON to every request),
+    so DRF's content negotiation, which parses ``Accept`` on every request, is skipped."""
+
+    def perform_content_negotiation(self, request, force=False):
+        renderer = self.get_renderers()[0]
+        return renderer, renderer.media_type
+
+
+class ProtocolViewSet(JSONOnly, viewsets.ViewSet):
     lookup_value_regex = r"[^/]+"
 
     def initial(self, request, *args, **kwargs):

@@ -43,6 +43,18 @@ INSTALLED_APPS = [
     "triggers",
 ]
 
+# The API (everything under /api/ and /.well-known/) is served by a handler of its own with
+# only the middleware it needs (openintent_project/wsgi.py): agents authenticate with an API
+# key on every request, so sessions, CSRF, users, messages and static files have nothing to
+# do there and would cost about a third of a short request.
+API_MIDDLEWARE = [
+    "openintent_project.api.middleware.CorsMiddleware",
+    "openintent_project.api.middleware.ProcessIdMiddleware",
+    "django.middleware.security.SecurityMiddleware",
+]
+API_PATH_PREFIXES = ("/api/", "/.well-known/")
+
+# Everything else: the admin, the review screens, the API docs and static files.
 MIDDLEWARE = [
     "openintent_project.api.middleware.CorsMiddleware",
     "openintent_project.api.middleware.ProcessIdMiddleware",
