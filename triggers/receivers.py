@@ -26,7 +26,7 @@ def _event_triggers_exist() -> bool:
 
 @receiver(event_committed, dispatch_uid="triggers.event_committed")
 def on_event_committed(sender, event, **kwargs) -> None:
-    from .models import Trigger, TriggerType
+    from .models import Trigger
     from .tasks import event_dispatch_task
 
     payload = event.payload if isinstance(event.payload, dict) else {}
