@@ -11,6 +11,8 @@ from typing import Any
 
 from django.apps import apps
 
+from openintent_project.db import rows
+
 from ..models import Assignment, Event, StreamFrame
 from ..representations import assignment_dict, event_dict, intent_dict
 
@@ -103,7 +105,7 @@ def build_frame(event: Event) -> StreamFrame:
     # Round-trip through JSON now: a payload that cannot be rendered fails the write that made
     # it, not a stream later (STYLE §3, zulip's send_event_on_commit).
     data = json.loads(json.dumps(data, default=str))
-    return StreamFrame.objects.create(event=event, name=name, data=data, agent_id=agent_id)
+    return rows.insert_row(StreamFrame(event=event, name=name, data=data, agent_id=agent_id))
 
 
 def render_sse(name: str, data: dict, frame_id: str | None) -> bytes:
