@@ -11,7 +11,7 @@ from rest_framework.response import Response
 from openintent_project.api.conditional import expected_version
 from openintent_project.api.schema import IF_MATCH, errors
 from openintent_project.api.viewsets import ProtocolViewSet
-from openintent_project.errors import InvalidInput
+from openintent_project.errors import InvalidInput, NotFound
 
 from .. import access, selectors, services
 from ..access import Permission
@@ -28,9 +28,12 @@ def intent_response(intent) -> Response:
 class IntentViewSet(ProtocolViewSet):
     def _readable(self, pk, *, missing_ok: bool = False):
         """404 (unless ``missing_ok``), then the RFC-0011 read check (11 §2)."""
-        if missing_ok and not services.intent_exists(pk):
-            return None
-        intent = services.intent_get(pk)
+        try:
+            intent = services.intent_get(pk)
+        except NotFound:
+            if missing_ok:
+                return None
+            raise
         access.require_permission(self.principal, intent, Permission.READ)
         return intent
 

@@ -110,3 +110,19 @@ def test_event_list_text_rendering_equals_the_event_dicts(api, intent):
     listed = api.get(f"/api/v1/intents/{intent['id']}/events").json()
     expected = [event_dict(e) for e in Event.objects.filter(intent_id=intent["id"]).order_by("-sequence")]
     assert listed == expected
+
+
+def test_event_list_text_rendering_keeps_whole_second_timestamps(api, intent):
+    """A timestamp with no microseconds is stored and formatted without a fraction."""
+    from datetime import datetime, timezone
+
+    from intents.representations import event_dict
+
+    api.post(f"/api/v1/intents/{intent['id']}/events", {"event_type": "comment", "actor": "a", "payload": {}}, format="json")
+    Event.objects.filter(intent_id=intent["id"], event_type="comment").update(
+        created_at=datetime(2026, 1, 2, 3, 4, 5, tzinfo=timezone.utc)
+    )
+    listed = api.get(f"/api/v1/intents/{intent['id']}/events").json()
+    assert listed[0]["created_at"] == "2026-01-02T03:04:05"
+    expected = [event_dict(e) for e in Event.objects.filter(intent_id=intent["id"]).order_by("-sequence")]
+    assert listed == expected
