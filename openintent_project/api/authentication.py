@@ -6,7 +6,11 @@ as SHA-256 digests (the key itself is shown once)."""
 
 from __future__ import annotations
 
+import functools
+
 from django.conf import settings
+from django.core.signals import setting_changed
+from django.dispatch import receiver
 from rest_framework import authentication, exceptions
 
 from .principal import Principal
@@ -14,19 +18,36 @@ from .principal import Principal
 INVALID_KEY = "Invalid or missing API key"
 
 
-def configured_keys() -> frozenset[str]:
+_KEY_SETTINGS = {"OPENINTENT_API_KEYS", "OPENINTENT_DEV_MODE", "OPENINTENT_DEV_API_KEYS", "OPENINTENT_OPERATOR_KEYS"}
+
+
+@functools.cache
+def _settings_keys() -> tuple[frozenset[str], frozenset[str]]:
+    """(every key from settings, the operator keys), read once: this runs on every request."""
     keys = list(settings.OPENINTENT_API_KEYS)
     if not keys and getattr(settings, "OPENINTENT_DEV_MODE", False):
         keys = list(settings.OPENINTENT_DEV_API_KEYS)
-    return frozenset(keys) | frozenset(settings.OPENINTENT_OPERATOR_KEYS)
+    operators = frozenset(settings.OPENINTENT_OPERATOR_KEYS)
+    return frozenset(keys) | operators, operators
+
+
+@receiver(setting_changed)
+def _forget_settings_keys(setting, **kwargs) -> None:
+    if setting in _KEY_SETTINGS:
+        _settings_keys.cache_clear()
+
+
+def configured_keys() -> frozenset[str]:
+    return _settings_keys()[0]
 
 
 def resolve_api_key(raw_key: str) -> tuple[str, bool] | None:
     """Return (label, is_operator) for a valid key, else None."""
     if not raw_key:
         return None
-    if raw_key in configured_keys():
-        return raw_key, raw_key in settings.OPENINTENT_OPERATOR_KEYS
+    keys, operators = _settings_keys()
+    if raw_key in keys:
+        return raw_key, raw_key in operators
     from agents_registry.services import api_key_authenticate
 
     stored = api_key_authenticate(raw_key)
