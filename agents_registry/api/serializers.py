@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from rest_framework import serializers
 
+from openintent_project.api.serializers import ProtocolSerializer
+
 from openintent_project.api.fields import (
     ObjectField,
     StrictBooleanField,
@@ -15,7 +17,7 @@ from openintent_project.api.fields import (
 
 
 
-class AgentRegisterInputSerializer(serializers.Serializer):
+class AgentRegisterInputSerializer(ProtocolSerializer):
     agent_id = StrictCharField(max_length=200)
     name = StrictCharField(required=False, allow_null=True, allow_blank=True, max_length=500, default=None)
     role_id = StrictCharField(required=False, allow_null=True, max_length=200, default=None)
@@ -27,27 +29,27 @@ class AgentRegisterInputSerializer(serializers.Serializer):
     drain_timeout_seconds = StrictIntegerField(required=False, allow_null=True, min_value=1, default=None)
 
 
-class AgentListQuerySerializer(serializers.Serializer):
+class AgentListQuerySerializer(ProtocolSerializer):
     status = serializers.CharField(required=False, help_text="One status or a comma list.")
     role_id = serializers.CharField(required=False)
     capabilities = serializers.CharField(required=False, help_text="Comma list; any-of.")
     min_available_capacity = serializers.IntegerField(required=False, min_value=0)
 
 
-class HeartbeatInputSerializer(serializers.Serializer):
+class HeartbeatInputSerializer(ProtocolSerializer):
     status = serializers.ChoiceField(choices=["active", "draining"], required=False, default="active")
     current_load = StrictIntegerField(required=False, min_value=0, default=0)
     tasks_in_progress = StringListField(required=False, allow_null=True, default=list)
     client_timestamp = TimestampField(required=False, allow_null=True, default=None)
 
 
-class AgentStatusInputSerializer(serializers.Serializer):
+class AgentStatusInputSerializer(ProtocolSerializer):
     status = StrictCharField()
     drain_timeout_seconds = StrictIntegerField(required=False, allow_null=True, min_value=1, default=None)
     reason = StrictCharField(required=False, allow_null=True, allow_blank=True, default=None)
 
 
-class MemoryCreateInputSerializer(serializers.Serializer):
+class MemoryCreateInputSerializer(ProtocolSerializer):
     agent_id = StrictCharField(max_length=200)
     namespace = StrictCharField(max_length=500)
     key = StrictCharField(max_length=500)
@@ -62,7 +64,7 @@ class MemoryCreateInputSerializer(serializers.Serializer):
     expires_at = TimestampField(required=False, allow_null=True, default=None, help_text="Overrides ttl (RFC-0015).")
 
 
-class MemoryUpdateInputSerializer(serializers.Serializer):
+class MemoryUpdateInputSerializer(ProtocolSerializer):
     value = ObjectField(required=False, allow_null=True)
     tags = StringListField(required=False, allow_null=True)
     pinned = StrictBooleanField(required=False, allow_null=True)
@@ -76,7 +78,7 @@ class CommaListField(serializers.CharField):
         return [part.strip() for part in super().to_internal_value(data).split(",") if part.strip()]
 
 
-class MemoryRecallQuerySerializer(serializers.Serializer):
+class MemoryRecallQuerySerializer(ProtocolSerializer):
     namespace = serializers.CharField(required=False, help_text="Exact; a trailing * is a prefix.")
     memory_type = serializers.ChoiceField(choices=["working", "episodic", "semantic"], required=False)
     tags = CommaListField(required=False, help_text="Comma list; entries must carry all.")

@@ -6,6 +6,8 @@ from drf_spectacular.drainage import set_override
 from drf_spectacular.utils import extend_schema_serializer
 from rest_framework import serializers
 
+from openintent_project.api.serializers import ProtocolSerializer
+
 from openintent_project.api.fields import AnyJSONField, ObjectField, StrictCharField, StrictFloatField, StrictIntegerField, TimestampField
 
 from ..models import (
@@ -44,7 +46,7 @@ class ObjectListField(serializers.ListField):
 
 # --- RFC-0011 --------------------------------------------------------------------------------
 
-class AclEntryInputSerializer(serializers.Serializer):
+class AclEntryInputSerializer(ProtocolSerializer):
     principal_id = StrictCharField(max_length=200)
     principal_type = EnumField(PrincipalType.values, required=False, default="agent")
     permission = EnumField(PermissionLevel.values, required=False, default="read")
@@ -53,12 +55,12 @@ class AclEntryInputSerializer(serializers.Serializer):
     expires_at = TimestampField(required=False, allow_null=True, default=None)
 
 
-class AclSetInputSerializer(serializers.Serializer):
+class AclSetInputSerializer(ProtocolSerializer):
     default_policy = EnumField(DefaultPolicy.values, required=False, default="open")
     entries = serializers.ListField(child=AclEntryInputSerializer(), required=False, default=list)
 
 
-class AccessRequestInputSerializer(serializers.Serializer):
+class AccessRequestInputSerializer(ProtocolSerializer):
     principal_id = StrictCharField(max_length=200)
     principal_type = EnumField(PrincipalType.values, required=False, default="agent")
     requested_permission = EnumField(PermissionLevel.values, document_enum=False, required=False, default="write")
@@ -66,19 +68,19 @@ class AccessRequestInputSerializer(serializers.Serializer):
     capabilities = serializers.ListField(child=StrictCharField(allow_blank=True), required=False, default=list)
 
 
-class AccessApproveInputSerializer(serializers.Serializer):
+class AccessApproveInputSerializer(ProtocolSerializer):
     decided_by = StrictCharField(max_length=200)
     permission = EnumField(PermissionLevel.values, required=False, allow_null=True, default=None)
     expires_at = TimestampField(required=False, allow_null=True, default=None)
     reason = StrictCharField(required=False, allow_null=True, allow_blank=True)
 
 
-class AccessDenyInputSerializer(serializers.Serializer):
+class AccessDenyInputSerializer(ProtocolSerializer):
     decided_by = StrictCharField(max_length=200)
     reason = StrictCharField(required=False, allow_null=True, allow_blank=True)
 
 
-class AclEntrySerializer(serializers.Serializer):
+class AclEntrySerializer(ProtocolSerializer):
     id = serializers.UUIDField()
     intent_id = serializers.UUIDField()
     principal_id = serializers.CharField()
@@ -90,13 +92,13 @@ class AclEntrySerializer(serializers.Serializer):
     reason = serializers.CharField(allow_null=True)
 
 
-class AclSerializer(serializers.Serializer):
+class AclSerializer(ProtocolSerializer):
     intent_id = serializers.UUIDField()
     default_policy = serializers.CharField()
     entries = AclEntrySerializer(many=True)
 
 
-class AccessRequestSerializer(serializers.Serializer):
+class AccessRequestSerializer(ProtocolSerializer):
     id = serializers.UUIDField()
     intent_id = serializers.UUIDField()
     principal_id = serializers.CharField()
@@ -111,20 +113,20 @@ class AccessRequestSerializer(serializers.Serializer):
     created_at = serializers.CharField()
 
 
-class AccessRequestListSerializer(serializers.Serializer):
+class AccessRequestListSerializer(ProtocolSerializer):
     access_requests = AccessRequestSerializer(many=True)
 
 
 # --- RFC-0003 arbitration and decisions (04) ---------------------------------------------------
 
-class ArbitrateInputSerializer(serializers.Serializer):
+class ArbitrateInputSerializer(ProtocolSerializer):
     reason = StrictCharField()
     requested_by = StrictCharField(required=False, allow_null=True, allow_blank=True, max_length=200)
     context = ObjectField(required=False, default=dict)
     options = ObjectListField(required=False, allow_null=True, default=None)
 
 
-class DecisionInputSerializer(serializers.Serializer):
+class DecisionInputSerializer(ProtocolSerializer):
     decision_type = StrictCharField(max_length=200)
     outcome = serializers.JSONField()
     decided_by = StrictCharField(required=False, allow_null=True, allow_blank=True, max_length=200)
@@ -140,11 +142,11 @@ class DecisionInputSerializer(serializers.Serializer):
         return value
 
 
-class LimitQuerySerializer(serializers.Serializer):
+class LimitQuerySerializer(ProtocolSerializer):
     limit = serializers.IntegerField(min_value=1, max_value=1000, default=50)
 
 
-class ArbitrationSerializer(serializers.Serializer):
+class ArbitrationSerializer(ProtocolSerializer):
     message = serializers.CharField(required=False)
     status = serializers.CharField()
     id = serializers.UUIDField()
@@ -156,7 +158,7 @@ class ArbitrationSerializer(serializers.Serializer):
     created_at = serializers.CharField()
 
 
-class DecisionSerializer(serializers.Serializer):
+class DecisionSerializer(ProtocolSerializer):
     message = serializers.CharField(required=False)
     decision_id = serializers.UUIDField(required=False)
     id = serializers.UUIDField()
@@ -171,13 +173,13 @@ class DecisionSerializer(serializers.Serializer):
     source = serializers.CharField(required=False)
 
 
-class DecisionListSerializer(serializers.Serializer):
+class DecisionListSerializer(ProtocolSerializer):
     decisions = DecisionSerializer(many=True)
 
 
 # --- RFC-0013 --------------------------------------------------------------------------------
 
-class DecisionRecordInputSerializer(serializers.Serializer):
+class DecisionRecordInputSerializer(ProtocolSerializer):
     coordinator_id = StrictCharField(max_length=200)
     intent_id = StrictCharField()
     decision_type = EnumField(DecisionType.values)
@@ -187,7 +189,7 @@ class DecisionRecordInputSerializer(serializers.Serializer):
     confidence = StrictFloatField(required=False, allow_null=True, default=None)
 
 
-class DecisionRecordSerializer(serializers.Serializer):
+class DecisionRecordSerializer(ProtocolSerializer):
     id = serializers.UUIDField()
     coordinator_id = serializers.CharField()
     intent_id = serializers.UUIDField()
@@ -199,7 +201,7 @@ class DecisionRecordSerializer(serializers.Serializer):
     timestamp = serializers.CharField()
 
 
-class EscalationInputSerializer(serializers.Serializer):
+class EscalationInputSerializer(ProtocolSerializer):
     reason = StrictCharField()
     priority = StrictCharField(required=False, default="medium", max_length=32)
     urgency = StrictCharField(required=False, default="medium", max_length=32)
@@ -207,18 +209,18 @@ class EscalationInputSerializer(serializers.Serializer):
     escalated_by = StrictCharField(required=False, allow_null=True, allow_blank=True, default="", max_length=200)
 
 
-class EscalationResolveInputSerializer(serializers.Serializer):
+class EscalationResolveInputSerializer(ProtocolSerializer):
     resolution = StrictCharField()
     notes = StrictCharField(required=False, allow_null=True, allow_blank=True)
     resolved_by = StrictCharField(required=False, allow_null=True, allow_blank=True, default="", max_length=200)
 
 
-class EscalationQuerySerializer(serializers.Serializer):
+class EscalationQuerySerializer(ProtocolSerializer):
     intent_id = serializers.CharField(required=False)
     status = serializers.CharField(required=False)
 
 
-class EscalationSerializer(serializers.Serializer):
+class EscalationSerializer(ProtocolSerializer):
     id = serializers.UUIDField()
     intent_id = serializers.UUIDField()
     escalated_by = serializers.CharField()
@@ -235,22 +237,22 @@ class EscalationSerializer(serializers.Serializer):
 
 
 @extend_schema_serializer(many=False)  # a list action answering one wrapper object
-class EscalationListSerializer(serializers.Serializer):
+class EscalationListSerializer(ProtocolSerializer):
     escalations = EscalationSerializer(many=True)
 
 
-class ApprovalInputSerializer(serializers.Serializer):
+class ApprovalInputSerializer(ProtocolSerializer):
     action = StrictCharField(max_length=500)
     reason = StrictCharField(required=False, allow_blank=True, allow_null=True, default="")
     context = ObjectField(required=False, default=dict)
     requested_by = StrictCharField(required=False, allow_null=True, allow_blank=True, default="", max_length=200)
 
 
-class ApprovalDecideInputSerializer(serializers.Serializer):
+class ApprovalDecideInputSerializer(ProtocolSerializer):
     notes = StrictCharField(required=False, allow_null=True, allow_blank=True)
 
 
-class ApprovalSerializer(serializers.Serializer):
+class ApprovalSerializer(ProtocolSerializer):
     id = serializers.UUIDField()
     intent_id = serializers.UUIDField()
     requested_by = serializers.CharField()
@@ -264,13 +266,13 @@ class ApprovalSerializer(serializers.Serializer):
     decision_notes = serializers.CharField(required=False)
 
 
-class GovernancePolicyResponseSerializer(serializers.Serializer):
+class GovernancePolicyResponseSerializer(ProtocolSerializer):
     intent_id = serializers.UUIDField()
     governance_policy = serializers.JSONField()
     effective_policy = serializers.JSONField()
 
 
-class CoordinatorLeaseInputSerializer(serializers.Serializer):
+class CoordinatorLeaseInputSerializer(ProtocolSerializer):
     agent_id = StrictCharField(max_length=200)
     intent_id = StrictCharField(required=False, allow_null=True)
     portfolio_id = StrictCharField(required=False, allow_null=True)
@@ -284,7 +286,7 @@ class CoordinatorLeaseInputSerializer(serializers.Serializer):
     metadata = ObjectField(required=False, default=dict)
 
 
-class CoordinatorLeaseSerializer(serializers.Serializer):
+class CoordinatorLeaseSerializer(ProtocolSerializer):
     id = serializers.UUIDField()
     intent_id = serializers.UUIDField(allow_null=True)
     portfolio_id = serializers.UUIDField(allow_null=True)
@@ -304,6 +306,6 @@ class CoordinatorLeaseSerializer(serializers.Serializer):
     metadata = serializers.JSONField()
 
 
-class HeartbeatSerializer(serializers.Serializer):
+class HeartbeatSerializer(ProtocolSerializer):
     status = serializers.CharField()
     next_heartbeat_at = serializers.CharField()

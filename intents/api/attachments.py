@@ -11,6 +11,8 @@ from django.http import FileResponse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import serializers
+
+from openintent_project.api.serializers import ProtocolSerializer
 from rest_framework.parsers import MultiPartParser
 from rest_framework.response import Response
 
@@ -89,7 +91,7 @@ class AttachmentSizeLimitHandler(FileUploadHandler):
 MAX_SIZE = 2**63 - 1  # the column is a signed 64-bit integer
 
 
-class AttachmentCreateInputSerializer(serializers.Serializer):
+class AttachmentCreateInputSerializer(ProtocolSerializer):
     """REF names, the async client's aliases (content_type, url, size_bytes; the REF name
     wins when both are sent) and the content form (content_base64, description)."""
 
@@ -126,7 +128,7 @@ class AttachmentCreateInputSerializer(serializers.Serializer):
         return merged
 
 
-class AttachmentSerializer(serializers.Serializer):
+class AttachmentSerializer(ProtocolSerializer):
     id = serializers.UUIDField()
     intent_id = serializers.UUIDField()
     filename = serializers.CharField()
@@ -142,7 +144,7 @@ class AttachmentSerializer(serializers.Serializer):
     created_at = serializers.CharField()
 
 
-class AttachmentMultipartInputSerializer(serializers.Serializer):
+class AttachmentMultipartInputSerializer(ProtocolSerializer):
     file = serializers.FileField(allow_empty_file=True, max_length=None)
     filename = serializers.CharField(required=False, max_length=1000)
     content_type = serializers.CharField(required=False, max_length=255)

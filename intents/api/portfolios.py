@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
+
+from openintent_project.api.serializers import ProtocolSerializer
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
@@ -23,7 +25,7 @@ from .serializers import AggregateStatusSerializer, IntentSerializer
 # --- input ---------------------------------------------------------------------------------
 
 
-class PortfolioCreateInputSerializer(serializers.Serializer):
+class PortfolioCreateInputSerializer(ProtocolSerializer):
     name = StrictCharField(max_length=1000)
     description = StrictCharField(required=False, allow_null=True, allow_blank=True, default="")
     created_by = StrictCharField(max_length=200)
@@ -31,15 +33,15 @@ class PortfolioCreateInputSerializer(serializers.Serializer):
     metadata = ObjectField(required=False, allow_null=True, default=None)
 
 
-class PortfolioListQuerySerializer(serializers.Serializer):
+class PortfolioListQuerySerializer(ProtocolSerializer):
     created_by = serializers.CharField(required=False, allow_blank=True)
 
 
-class PortfolioStatusInputSerializer(serializers.Serializer):
+class PortfolioStatusInputSerializer(ProtocolSerializer):
     status = StrictCharField(help_text=" | ".join(PortfolioStatus.values))
 
 
-class MembershipInputSerializer(serializers.Serializer):
+class MembershipInputSerializer(ProtocolSerializer):
     intent_id = StrictCharField(max_length=64)
     role = StrictCharField(required=False, default=MembershipRole.MEMBER, help_text=" | ".join(MembershipRole.values))
     # The column is a signed 32-bit integer on every database.
@@ -54,7 +56,7 @@ class PortfolioAggregateSerializer(AggregateStatusSerializer):
     suspended_member_count = serializers.IntegerField()
 
 
-class PortfolioSerializer(serializers.Serializer):
+class PortfolioSerializer(ProtocolSerializer):
     id = serializers.UUIDField()
     name = serializers.CharField()
     description = serializers.CharField()
@@ -70,7 +72,7 @@ class PortfolioSerializer(serializers.Serializer):
     intents = IntentSerializer(many=True, required=False, help_text="On GET /portfolios/{id} only")
 
 
-class MembershipSerializer(serializers.Serializer):
+class MembershipSerializer(ProtocolSerializer):
     message = serializers.CharField()
     membership_id = serializers.UUIDField()
     id = serializers.UUIDField()

@@ -6,6 +6,8 @@ from __future__ import annotations
 from drf_spectacular.utils import extend_schema_serializer
 from rest_framework import serializers
 
+from openintent_project.api.serializers import ProtocolSerializer
+
 from openintent_project.api.fields import (
     AnyJSONField,
     ObjectField,
@@ -19,7 +21,7 @@ from ..models import IntentStatus
 # --- inputs ---------------------------------------------------------------------------
 
 
-class IntentCreateInputSerializer(serializers.Serializer):
+class IntentCreateInputSerializer(ProtocolSerializer):
     title = StrictCharField(max_length=1000)
     description = StrictCharField(required=False, allow_blank=True, default="")
     created_by = StrictCharField(required=False, allow_null=True, allow_blank=True, max_length=200)
@@ -32,7 +34,7 @@ class IntentCreateInputSerializer(serializers.Serializer):
     governance_policy = ObjectField(required=False, allow_null=True, default=None)
 
 
-class ChildIntentCreateInputSerializer(serializers.Serializer):
+class ChildIntentCreateInputSerializer(ProtocolSerializer):
     title = StrictCharField(max_length=1000)
     description = StrictCharField(required=False, allow_blank=True, default="")
     depends_on = StringListField(required=False, default=list)
@@ -40,7 +42,7 @@ class ChildIntentCreateInputSerializer(serializers.Serializer):
     state = ObjectField(required=False, default=dict)
 
 
-class IntentListQuerySerializer(serializers.Serializer):
+class IntentListQuerySerializer(ProtocolSerializer):
     status = serializers.ChoiceField(choices=IntentStatus.values, required=False)
     created_by = serializers.CharField(required=False)
     parent_id = serializers.CharField(required=False)
@@ -48,23 +50,23 @@ class IntentListQuerySerializer(serializers.Serializer):
     offset = serializers.IntegerField(min_value=0, default=0)
 
 
-class PatchOperationSerializer(serializers.Serializer):
+class PatchOperationSerializer(ProtocolSerializer):
     op = StrictCharField()
     path = StrictCharField(allow_blank=True)
     value = AnyJSONField(default=None)
 
 
-class StatePatchInputSerializer(serializers.Serializer):
+class StatePatchInputSerializer(ProtocolSerializer):
     patches = PatchOperationSerializer(many=True, required=False, allow_null=True)
     state = ObjectField(required=False, allow_null=True)
 
 
-class StatusInputSerializer(serializers.Serializer):
+class StatusInputSerializer(ProtocolSerializer):
     status = StrictCharField()
     reason = StrictCharField(required=False, allow_null=True, allow_blank=True)
 
 
-class EventCreateInputSerializer(serializers.Serializer):
+class EventCreateInputSerializer(ProtocolSerializer):
     event_type = StrictCharField(max_length=100)
     actor = StrictCharField(max_length=200)
     payload = ObjectField(required=False, default=dict)
@@ -72,7 +74,7 @@ class EventCreateInputSerializer(serializers.Serializer):
     parent_event_id = StrictCharField(required=False, allow_null=True, max_length=200)
 
 
-class EventListQuerySerializer(serializers.Serializer):
+class EventListQuerySerializer(ProtocolSerializer):
     limit = serializers.IntegerField(min_value=1, max_value=1000, default=100)
     offset = serializers.IntegerField(min_value=0, default=0)
     event_type = serializers.CharField(required=False)
@@ -85,16 +87,16 @@ class EventListQuerySerializer(serializers.Serializer):
             raise serializers.ValidationError("Input should be a valid datetime") from exc
 
 
-class AssignInputSerializer(serializers.Serializer):
+class AssignInputSerializer(ProtocolSerializer):
     agent_id = StrictCharField(max_length=200)
     role = StrictCharField(required=False, default="worker", max_length=100)
 
 
-class DependencyAddInputSerializer(serializers.Serializer):
+class DependencyAddInputSerializer(ProtocolSerializer):
     dependency_id = StrictCharField(max_length=64)
 
 
-class SuspensionRespondInputSerializer(serializers.Serializer):
+class SuspensionRespondInputSerializer(ProtocolSerializer):
     suspension_id = serializers.JSONField(required=False)
     value = AnyJSONField(default=None)
     responded_by = StrictCharField(required=False, allow_null=True, max_length=200)
@@ -104,7 +106,7 @@ class SuspensionRespondInputSerializer(serializers.Serializer):
 # --- documented outputs ------------------------------------------------------------------
 
 
-class IntentSerializer(serializers.Serializer):
+class IntentSerializer(ProtocolSerializer):
     id = serializers.UUIDField()
     title = serializers.CharField()
     description = serializers.CharField()
@@ -124,14 +126,14 @@ class IntentSerializer(serializers.Serializer):
 
 # many=False: `list` actions are documented as arrays by default, but this page is one object.
 @extend_schema_serializer(many=False)
-class IntentPageSerializer(serializers.Serializer):
+class IntentPageSerializer(ProtocolSerializer):
     intents = IntentSerializer(many=True)
     total = serializers.IntegerField()
     limit = serializers.IntegerField()
     offset = serializers.IntegerField()
 
 
-class EventSerializer(serializers.Serializer):
+class EventSerializer(ProtocolSerializer):
     id = serializers.UUIDField()
     intent_id = serializers.UUIDField()
     event_type = serializers.CharField()
@@ -143,7 +145,7 @@ class EventSerializer(serializers.Serializer):
     parent_event_id = serializers.CharField(required=False)
 
 
-class AssignmentSerializer(serializers.Serializer):
+class AssignmentSerializer(ProtocolSerializer):
     id = serializers.UUIDField()
     intent_id = serializers.UUIDField()
     agent_id = serializers.CharField()
@@ -151,16 +153,16 @@ class AssignmentSerializer(serializers.Serializer):
     assigned_at = serializers.CharField()
 
 
-def wrapper(name: str) -> type[serializers.Serializer]:
+def wrapper(name: str) -> type[ProtocolSerializer]:
     """``{"<name>": [intent, …]}``: the graph list routes answer objects, not arrays (02)."""
     return type(
         f"{name.title()}ListSerializer",
-        (serializers.Serializer,),
+        (ProtocolSerializer,),
         {name: IntentSerializer(many=True)},
     )
 
 
-class GraphNodeSerializer(serializers.Serializer):
+class GraphNodeSerializer(ProtocolSerializer):
     id = serializers.CharField()
     title = serializers.CharField()
     status = serializers.CharField()
@@ -168,7 +170,7 @@ class GraphNodeSerializer(serializers.Serializer):
     depends_on = serializers.ListField(child=serializers.CharField())
 
 
-class GraphEdgeSerializer(serializers.Serializer):
+class GraphEdgeSerializer(ProtocolSerializer):
     # "from" is a keyword, so the fields are declared through a dict below.
     to = serializers.CharField()
     type = serializers.ChoiceField(choices=["parent", "dependency"])
@@ -177,20 +179,20 @@ class GraphEdgeSerializer(serializers.Serializer):
 GraphEdgeSerializer._declared_fields["from"] = serializers.CharField()
 
 
-class AggregateStatusSerializer(serializers.Serializer):
+class AggregateStatusSerializer(ProtocolSerializer):
     total = serializers.IntegerField()
     by_status = serializers.DictField(child=serializers.IntegerField())
     completion_percentage = serializers.IntegerField()
 
 
-class GraphSerializer(serializers.Serializer):
+class GraphSerializer(ProtocolSerializer):
     root_id = serializers.CharField()
     nodes = GraphNodeSerializer(many=True)
     edges = GraphEdgeSerializer(many=True)
     aggregate_status = AggregateStatusSerializer()
 
 
-class SuspensionResponseSerializer(serializers.Serializer):
+class SuspensionResponseSerializer(ProtocolSerializer):
     intent_id = serializers.CharField()
     suspension_id = serializers.CharField()
     resolution = serializers.CharField()

@@ -6,6 +6,8 @@ from __future__ import annotations
 from drf_spectacular.utils import extend_schema_serializer
 from rest_framework import serializers
 
+from openintent_project.api.serializers import ProtocolSerializer
+
 from openintent_project.api.schema import MessageSerializer  # noqa: F401
 
 from openintent_project.api.fields import (
@@ -29,22 +31,22 @@ MAX_AMOUNT = 1e18
 
 # --- leases ------------------------------------------------------------------------------
 
-class LeaseAcquireInputSerializer(serializers.Serializer):
+class LeaseAcquireInputSerializer(ProtocolSerializer):
     scope = StrictCharField(max_length=500, allow_blank=True)
     # REF accepts any int (zero or negative: a lease born expired); a fraction is a 400.
     duration_seconds = StrictIntegerField(required=False, default=300, min_value=-MAX_DURATION_SECONDS, max_value=MAX_DURATION_SECONDS)
     agent_id = AnyJSONField(help_text="Ignored: the owner is always the principal (03).")
 
 
-class LeaseRenewInputSerializer(serializers.Serializer):
+class LeaseRenewInputSerializer(ProtocolSerializer):
     duration_seconds = StrictIntegerField(required=False, default=300, min_value=-MAX_DURATION_SECONDS, max_value=MAX_DURATION_SECONDS)
 
 
-class LeaseListQuerySerializer(serializers.Serializer):
+class LeaseListQuerySerializer(ProtocolSerializer):
     status = serializers.ChoiceField(choices=["active", "released", "expired"], required=False)
 
 
-class LeaseSerializer(serializers.Serializer):
+class LeaseSerializer(ProtocolSerializer):
     id = serializers.UUIDField()
     intent_id = serializers.UUIDField()
     agent_id = serializers.CharField()
@@ -57,11 +59,11 @@ class LeaseSerializer(serializers.Serializer):
 
 
 @extend_schema_serializer(many=False)  # a list action answering one wrapper object
-class LeaseListSerializer(serializers.Serializer):
+class LeaseListSerializer(ProtocolSerializer):
     leases = LeaseSerializer(many=True)
 
 
-class LeaseConflictSerializer(serializers.Serializer):
+class LeaseConflictSerializer(ProtocolSerializer):
     detail = serializers.CharField()
     message = serializers.CharField()
     existing_lease = LeaseSerializer()
@@ -69,7 +71,7 @@ class LeaseConflictSerializer(serializers.Serializer):
 
 # --- costs ---------------------------------------------------------------------------------
 
-class CostRecordInputSerializer(serializers.Serializer):
+class CostRecordInputSerializer(ProtocolSerializer):
     agent_id = StrictCharField(required=False, allow_null=True, allow_blank=True, max_length=200)
     cost_type = StrictCharField(max_length=100)
     # Bounded so that sums (max_cost, the summary) stay finite on every database.
@@ -80,11 +82,11 @@ class CostRecordInputSerializer(serializers.Serializer):
     metadata = ObjectField(required=False, allow_null=True)
 
 
-class CostListQuerySerializer(serializers.Serializer):
+class CostListQuerySerializer(ProtocolSerializer):
     summary = serializers.BooleanField(required=False, default=False)
 
 
-class CostSerializer(serializers.Serializer):
+class CostSerializer(ProtocolSerializer):
     id = serializers.UUIDField()
     intent_id = serializers.UUIDField()
     agent_id = serializers.CharField()
@@ -98,7 +100,7 @@ class CostSerializer(serializers.Serializer):
     recordedAt = serializers.CharField()
 
 
-class TokenUsageSerializer(serializers.Serializer):
+class TokenUsageSerializer(ProtocolSerializer):
     prompt_tokens = serializers.IntegerField()
     completion_tokens = serializers.IntegerField()
     total_tokens = serializers.IntegerField()
@@ -114,12 +116,12 @@ class LoggedTokensSerializer(TokenUsageSerializer):
     by_model = serializers.DictField(child=serializers.DictField())
 
 
-class LlmUsageSerializer(serializers.Serializer):
+class LlmUsageSerializer(ProtocolSerializer):
     recorded = RecordedTokensSerializer()
     logged = LoggedTokensSerializer()
 
 
-class CostSummarySerializer(serializers.Serializer):
+class CostSummarySerializer(ProtocolSerializer):
     total = serializers.FloatField()
     count = serializers.IntegerField()
     by_type = serializers.DictField(child=serializers.FloatField())
@@ -129,14 +131,14 @@ class CostSummarySerializer(serializers.Serializer):
     llm = LlmUsageSerializer()
 
 
-class CostListWithSummarySerializer(serializers.Serializer):
+class CostListWithSummarySerializer(ProtocolSerializer):
     costs = CostSerializer(many=True)
     summary = CostSummarySerializer()
 
 
 # --- retry policies and failures --------------------------------------------------------------
 
-class RetryPolicyInputSerializer(serializers.Serializer):
+class RetryPolicyInputSerializer(ProtocolSerializer):
     strategy = serializers.ChoiceField(choices=RetryStrategy.values)
     max_retries = StrictIntegerField(required=False, min_value=-INT32, max_value=INT32)
     base_delay_ms = StrictIntegerField(required=False, min_value=-INT64, max_value=INT64)
@@ -146,7 +148,7 @@ class RetryPolicyInputSerializer(serializers.Serializer):
     failure_threshold = StrictIntegerField(required=False, min_value=-INT32, max_value=INT32)
 
 
-class RetryPolicySerializer(serializers.Serializer):
+class RetryPolicySerializer(ProtocolSerializer):
     id = serializers.UUIDField()
     intent_id = serializers.UUIDField()
     strategy = serializers.ChoiceField(choices=RetryStrategy.values)
@@ -162,7 +164,7 @@ class RetryPolicySerializer(serializers.Serializer):
     updatedAt = serializers.CharField()
 
 
-class FailureInputSerializer(serializers.Serializer):
+class FailureInputSerializer(ProtocolSerializer):
     agent_id = StrictCharField(required=False, allow_null=True, allow_blank=True, max_length=200)
     error_type = StrictCharField(required=False, allow_null=True, allow_blank=True, max_length=200)
     error_code = StrictCharField(required=False, allow_null=True, allow_blank=True, max_length=200)
@@ -181,11 +183,11 @@ class FailureInputSerializer(serializers.Serializer):
             raise serializers.ValidationError("Input should be a valid datetime") from exc
 
 
-class FailureListQuerySerializer(serializers.Serializer):
+class FailureListQuerySerializer(ProtocolSerializer):
     limit = serializers.IntegerField(min_value=1, max_value=10000, required=False)
 
 
-class FailureSerializer(serializers.Serializer):
+class FailureSerializer(ProtocolSerializer):
     id = serializers.UUIDField()
     intent_id = serializers.UUIDField()
     agent_id = serializers.CharField(allow_null=True)

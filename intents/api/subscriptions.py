@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import serializers
+
+from openintent_project.api.serializers import ProtocolSerializer
 from rest_framework.response import Response
 
 from openintent_project.api.fields import StrictCharField, StringListField
@@ -14,7 +16,7 @@ from openintent_project.api.viewsets import ProtocolViewSet
 from ..services import subscriptions as services
 
 
-class SubscriptionCreateInputSerializer(serializers.Serializer):
+class SubscriptionCreateInputSerializer(ProtocolSerializer):
     intent_id = StrictCharField(required=False, allow_null=True, allow_blank=True)
     portfolio_id = StrictCharField(required=False, allow_null=True, allow_blank=True)
     subscriber_id = StrictCharField(required=False, allow_null=True, allow_blank=True)
@@ -23,12 +25,12 @@ class SubscriptionCreateInputSerializer(serializers.Serializer):
     expires_at = serializers.DateTimeField(required=False, allow_null=True, default_timezone=None)
 
 
-class SubscriptionListQuerySerializer(serializers.Serializer):
+class SubscriptionListQuerySerializer(ProtocolSerializer):
     intent_id = serializers.CharField(required=False)
     portfolio_id = serializers.CharField(required=False)
 
 
-class SubscriptionSerializer(serializers.Serializer):
+class SubscriptionSerializer(ProtocolSerializer):
     id = serializers.UUIDField()
     intent_id = serializers.UUIDField(allow_null=True)
     portfolio_id = serializers.UUIDField(allow_null=True)

@@ -5,6 +5,8 @@ from __future__ import annotations
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
+
+from openintent_project.api.serializers import ProtocolSerializer
 from rest_framework.response import Response
 
 from openintent_project.api.conditional import expected_version_428
@@ -17,13 +19,13 @@ from ..representations_tasks import plan_dict, task_dict
 from ..services import tasks as services
 
 
-class ToolRequirementSerializer(serializers.Serializer):
+class ToolRequirementSerializer(ProtocolSerializer):
     service = StrictCharField()
     scopes = StringListField(required=False, default=list)
     required = serializers.BooleanField(required=False, default=True)
 
 
-class TaskCreateInputSerializer(serializers.Serializer):
+class TaskCreateInputSerializer(ProtocolSerializer):
     intent_id = StrictCharField()
     name = StrictCharField(max_length=1000)
     plan_id = StrictCharField(required=False, allow_null=True, default=None)
@@ -41,7 +43,7 @@ class TaskCreateInputSerializer(serializers.Serializer):
     metadata = ObjectField(required=False, default=dict)
 
 
-class TaskUpdateInputSerializer(serializers.Serializer):
+class TaskUpdateInputSerializer(ProtocolSerializer):
     status = StrictCharField(required=False, allow_null=True)
     assigned_agent = StrictCharField(required=False, allow_null=True)
     output = ObjectField(required=False, allow_null=True)
@@ -49,13 +51,13 @@ class TaskUpdateInputSerializer(serializers.Serializer):
     blocked_reason = StrictCharField(required=False, allow_null=True, allow_blank=True)
 
 
-class TaskListQuerySerializer(serializers.Serializer):
+class TaskListQuerySerializer(ProtocolSerializer):
     status = serializers.CharField(required=False)
     limit = serializers.IntegerField(min_value=1, max_value=1000, default=100)
     offset = serializers.IntegerField(min_value=0, default=0)
 
 
-class PlanCreateInputSerializer(serializers.Serializer):
+class PlanCreateInputSerializer(ProtocolSerializer):
     intent_id = StrictCharField()
     tasks = StringListField(required=False, default=list)
     checkpoints = serializers.ListField(child=ObjectField(), required=False, default=list)
@@ -65,7 +67,7 @@ class PlanCreateInputSerializer(serializers.Serializer):
     metadata = ObjectField(required=False, default=dict)
 
 
-class PlanUpdateInputSerializer(serializers.Serializer):
+class PlanUpdateInputSerializer(ProtocolSerializer):
     state = StrictCharField(required=False, allow_null=True)
     tasks = StringListField(required=False, allow_null=True)
     checkpoints = serializers.ListField(child=ObjectField(), required=False, allow_null=True)

@@ -12,8 +12,10 @@ class ApiKeyScheme(OpenApiAuthenticationExtension):
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse  # noqa: E402
 from rest_framework import serializers  # noqa: E402
 
+from openintent_project.api.serializers import ProtocolSerializer  # noqa: E402
 
-class ErrorSerializer(serializers.Serializer):
+
+class ErrorSerializer(ProtocolSerializer):
     """Every error body has a top-level ``detail`` (README §4): a string, an object
     (governance, 422) or a list of pydantic-style items (400)."""
 
@@ -21,7 +23,7 @@ class ErrorSerializer(serializers.Serializer):
     message = serializers.CharField(required=False)
 
 
-class MessageSerializer(serializers.Serializer):
+class MessageSerializer(ProtocolSerializer):
     """``{"message": …}``: the body of REF's acknowledgement answers (release, remove…)."""
 
     message = serializers.CharField()

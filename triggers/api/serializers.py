@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from rest_framework import serializers
 
+from openintent_project.api.serializers import ProtocolSerializer
+
 from openintent_project.api.fields import AnyJSONField, ObjectField, StrictBooleanField, StrictCharField
 
 from ..models import Deduplication, FireOutcome, FireSource
@@ -29,7 +31,7 @@ def fold_shorthands(body: dict) -> tuple[dict, dict]:
     return body, folded
 
 
-class TriggerCreateInputSerializer(serializers.Serializer):
+class TriggerCreateInputSerializer(ProtocolSerializer):
     name = StrictCharField(max_length=255)
     # Checked in the service (a ChoiceField here would collide with other "type" enums in
     # the OpenAPI document).
@@ -41,31 +43,31 @@ class TriggerCreateInputSerializer(serializers.Serializer):
     namespace = StrictCharField(required=False, allow_null=True, max_length=255, default=None)
 
 
-class TriggerUpdateInputSerializer(serializers.Serializer):
+class TriggerUpdateInputSerializer(ProtocolSerializer):
     enabled = StrictBooleanField(required=False)
     condition = ObjectField(required=False, allow_null=True)
     intent_template = ObjectField(required=False, allow_null=True)
     deduplication = serializers.ChoiceField(choices=Deduplication.values, required=False)
 
 
-class TriggerFireInputSerializer(serializers.Serializer):
+class TriggerFireInputSerializer(ProtocolSerializer):
     payload = AnyJSONField(required=False, default=None)
 
 
-class TriggerListQuerySerializer(serializers.Serializer):
+class TriggerListQuerySerializer(ProtocolSerializer):
     namespace = serializers.CharField(required=False)
     type = serializers.CharField(required=False)
     enabled = serializers.BooleanField(required=False, allow_null=True, default=None)
 
 
-class TriggerHistoryQuerySerializer(serializers.Serializer):
+class TriggerHistoryQuerySerializer(ProtocolSerializer):
     limit = serializers.IntegerField(min_value=1, max_value=1000, default=50)
 
 
 # --- outputs (documentation) ----------------------------------------------------------
 
 
-class TriggerSerializer(serializers.Serializer):
+class TriggerSerializer(ProtocolSerializer):
     trigger_id = serializers.UUIDField()
     name = serializers.CharField()
     type = serializers.CharField(help_text="schedule | event | webhook")
@@ -83,7 +85,7 @@ class TriggerSerializer(serializers.Serializer):
     next_fire_at = serializers.CharField(allow_null=True)
 
 
-class TriggerFireResultSerializer(serializers.Serializer):
+class TriggerFireResultSerializer(ProtocolSerializer):
     status = serializers.ChoiceField(choices=["fired", "skipped", "queued", "blocked", "cascade_limit"])
     fire_count = serializers.IntegerField()
     trigger_id = serializers.UUIDField()
@@ -93,12 +95,12 @@ class TriggerFireResultSerializer(serializers.Serializer):
     existing_intent_id = serializers.UUIDField(required=False)
 
 
-class TriggerDeletedSerializer(serializers.Serializer):
+class TriggerDeletedSerializer(ProtocolSerializer):
     status = serializers.CharField()
     trigger_id = serializers.UUIDField()
 
 
-class TriggerFireHistorySerializer(serializers.Serializer):
+class TriggerFireHistorySerializer(ProtocolSerializer):
     fired_at = serializers.CharField()
     source = serializers.ChoiceField(choices=FireSource.values)
     outcome = serializers.ChoiceField(choices=FireOutcome.values)

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from rest_framework import serializers
 
+from openintent_project.api.serializers import ProtocolSerializer
+
 from openintent_project.api.fields import (
     AnyJSONField, ObjectField, StrictBooleanField, StrictCharField, StrictIntegerField, StringListField,
     TimestampField,
@@ -24,12 +26,12 @@ class SecretObjectField(ObjectField):
         return data
 
 
-class VaultCreateInputSerializer(serializers.Serializer):
+class VaultCreateInputSerializer(ProtocolSerializer):
     owner_id = StrictCharField(max_length=200)
     name = StrictCharField(max_length=200)
 
 
-class CredentialCreateInputSerializer(serializers.Serializer):
+class CredentialCreateInputSerializer(ProtocolSerializer):
     vault_id = StrictCharField(max_length=64)
     service = StrictCharField(max_length=200)
     label = StrictCharField(max_length=200)
@@ -40,11 +42,11 @@ class CredentialCreateInputSerializer(serializers.Serializer):
     expires_at = TimestampField(required=False, allow_null=True, default=None)
 
 
-class CredentialRotateInputSerializer(serializers.Serializer):
+class CredentialRotateInputSerializer(ProtocolSerializer):
     secret = SecretObjectField()
 
 
-class GrantCreateInputSerializer(serializers.Serializer):
+class GrantCreateInputSerializer(ProtocolSerializer):
     credential_id = StrictCharField(max_length=64)
     agent_id = StrictCharField(max_length=200)
     granted_by = StrictCharField(max_length=200)
@@ -56,18 +58,18 @@ class GrantCreateInputSerializer(serializers.Serializer):
     expires_at = TimestampField(required=False, allow_null=True, default=None)
 
 
-class GrantDelegateInputSerializer(serializers.Serializer):
+class GrantDelegateInputSerializer(ProtocolSerializer):
     agent_id = StrictCharField(max_length=200)
     scopes = StringListField(required=False, allow_null=True, default=None)
     constraints = ObjectField(required=False, allow_null=True, default=None)
     expires_at = TimestampField(required=False, allow_null=True, default=None)
 
 
-class GrantListQuerySerializer(serializers.Serializer):
+class GrantListQuerySerializer(ProtocolSerializer):
     status = serializers.ChoiceField(choices=["active", "expired", "revoked", "suspended"], required=False)
 
 
-class InvocationCreateInputSerializer(serializers.Serializer):
+class InvocationCreateInputSerializer(ProtocolSerializer):
     grant_id = StrictCharField(max_length=64)
     service = StrictCharField(max_length=200)
     tool = StrictCharField(max_length=200)
@@ -82,11 +84,11 @@ class InvocationCreateInputSerializer(serializers.Serializer):
     context = ObjectField(required=False, default=dict)
 
 
-class InvocationListQuerySerializer(serializers.Serializer):
+class InvocationListQuerySerializer(ProtocolSerializer):
     limit = serializers.IntegerField(required=False, default=50, min_value=1, max_value=1000)
 
 
-class ToolInvokeInputSerializer(serializers.Serializer):
+class ToolInvokeInputSerializer(ProtocolSerializer):
     tool_name = StrictCharField(max_length=200)
     agent_id = StrictCharField(max_length=200)
     parameters = ObjectField(required=False, default=dict)
@@ -97,7 +99,7 @@ class ToolInvokeInputSerializer(serializers.Serializer):
 
 # --- documented outputs ---------------------------------------------------------------------
 
-class VaultSerializer(serializers.Serializer):
+class VaultSerializer(ProtocolSerializer):
     id = serializers.UUIDField()
     owner_id = serializers.CharField()
     name = serializers.CharField()
@@ -105,7 +107,7 @@ class VaultSerializer(serializers.Serializer):
     credentials = serializers.ListField(child=serializers.UUIDField())
 
 
-class CredentialSerializer(serializers.Serializer):
+class CredentialSerializer(ProtocolSerializer):
     id = serializers.UUIDField()
     vault_id = serializers.UUIDField()
     service = serializers.CharField()
@@ -121,7 +123,7 @@ class CredentialSerializer(serializers.Serializer):
     expires_at = serializers.CharField(allow_null=True)
 
 
-class GrantSerializer(serializers.Serializer):
+class GrantSerializer(ProtocolSerializer):
     id = serializers.UUIDField()
     credential_id = serializers.UUIDField()
     agent_id = serializers.CharField()
@@ -139,12 +141,12 @@ class GrantSerializer(serializers.Serializer):
     revoked_at = serializers.CharField(allow_null=True)
 
 
-class GrantRevokedSerializer(serializers.Serializer):
+class GrantRevokedSerializer(ProtocolSerializer):
     status = serializers.CharField()
     grant_id = serializers.CharField()
 
 
-class InvocationSerializer(serializers.Serializer):
+class InvocationSerializer(ProtocolSerializer):
     id = serializers.UUIDField()
     invocation_id = serializers.UUIDField()
     grant_id = serializers.UUIDField()
@@ -162,7 +164,7 @@ class InvocationSerializer(serializers.Serializer):
     timestamp = serializers.CharField()
 
 
-class ToolInvokeResultSerializer(serializers.Serializer):
+class ToolInvokeResultSerializer(ProtocolSerializer):
     invocation_id = serializers.UUIDField()
     tool_name = serializers.CharField()
     status = serializers.CharField()
