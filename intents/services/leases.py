@@ -1,11 +1,18 @@
 """Scope leases (RFC-0003 leasing part, 03).
 
 Acquisition is atomic in the database: the intent row is locked (PostgreSQL; SQLite's
-IMMEDIATE transaction serialises writers), expired holders of the (intent, scope) slot are
-retired in the same transaction, and a partial unique constraint over slot-holding rows
-(``Lease.holds_scope``) turns any race that slips past into an ``IntegrityError`` → 409.
-"Active" is computed at read time (``released_at IS NULL AND expires_at > now``), so a lease
-stops counting the moment it expires; the beat job only announces expiry, once."""
+IMMEDIATE transaction serialises writers), and the new lease is inserted with
+``ON CONFLICT DO NOTHING`` against a partial unique constraint over slot-holding rows
+(``Lease.holds_scope``): the database itself refuses a second holder of an (intent, scope)
+slot, even for a writer that bypassed the lock. An expired holder that blocks the insert is
+retired in the same transaction and the insert retried. "Active" is computed at read time
+(``released_at IS NULL AND expires_at > now``), so a lease stops counting the moment it
+expires; the beat job only announces expiry, once.
+
+The acquire and release routes are hot (take a lease, do the work, let it go), so their
+happy paths use statements compiled once per connection (``openintent_project.db.rows``
+and ``_insert_unless_held`` below) instead of ORM querysets, whose per-query compilation
+cost more than the rest of the request. Rare paths (409, expiry, cleanup) stay on the ORM."""
 
 from __future__ import annotations
 
@@ -17,6 +24,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from openintent_project.api.principal import Principal
+from openintent_project.db import rows
 from openintent_project.errors import Conflict, Forbidden, NotFound, Unprocessable
 
 from .. import access, events
@@ -105,29 +113,58 @@ def _lease_acquire(*, principal: Principal, intent_id: Any, scope: str, duration
     if unresolvable:
         raise _UnresolvableInputs(unresolvable)
     now = timezone.now()
-    # Retire expired holders of the slot first, in this transaction (ARCHITECTURE, "Leases").
-    Lease.objects.filter(intent=intent, scope=scope, holds_scope=True, expires_at__lte=now).update(holds_scope=False)
-    holder = Lease.objects.filter(intent=intent, scope=scope, holds_scope=True).first()
-    if holder is not None:
-        raise _lease_held(holder)
-    # A draining agent finishes its work and takes no new work (16 §2).
+    lease = Lease(
+        intent=intent, agent_id=principal.id, scope=scope, acquired_at=now, expires_at=_expiry(now, duration_seconds),
+    )
+    if not _insert_unless_held(lease):
+        # The slot is occupied. An expired holder no longer counts: retire it in this
+        # transaction (ARCHITECTURE, "Leases") and take its place; a live one is a 409.
+        retired = Lease.objects.filter(intent=intent, scope=scope, holds_scope=True, expires_at__lte=now).update(
+            holds_scope=False
+        )
+        if not (retired and _insert_unless_held(lease)):
+            holder = Lease.objects.filter(intent=intent, scope=scope, holds_scope=True).first()
+            if holder is None:
+                raise IntegrityError(f"lease insert on {intent.pk}/{scope!r} refused, yet no holder found")
+            raise _lease_held(holder)
+    # A draining agent finishes its work and takes no new work (16 §2). Checked after the
+    # slot so that a held scope still answers 409 with the holder (03 check order); raising
+    # here rolls the insert back.
     if not agent_may_take_work(principal.id):
         raise Conflict(DRAINING)
-    try:
-        with transaction.atomic():
-            lease = Lease.objects.create(
-                intent=intent, agent_id=principal.id, scope=scope, acquired_at=now,
-                expires_at=_expiry(now, duration_seconds),
-            )
-    except IntegrityError:
-        # Another transaction took the slot between our check and insert (possible only if
-        # the row lock is bypassed, e.g. a database without select_for_update).
-        holder = Lease.objects.filter(intent=intent, scope=scope, holds_scope=True).first()
-        if holder is None:
-            raise
-        raise _lease_held(holder) from None
     events.record(intent, "lease_acquired", principal.id, {"scope": scope, "lease_id": str(lease.pk), "agent_id": principal.id})
     return lease
+
+
+_INSERT_STATEMENT = "_openintent_lease_insert_unless_held"
+
+
+def _insert_unless_held(lease: Lease) -> bool:
+    """INSERT the lease unless its (intent, scope) slot is held (the partial unique
+    constraint ``lease_one_holder_per_scope``); True if inserted. ``ON CONFLICT DO NOTHING``
+    (SQLite ≥ 3.24, PostgreSQL) makes a refused insert a no-op rather than an error, so the
+    transaction stays usable on PostgreSQL without a savepoint. rows.py has no such insert;
+    the SQL is built once per connection from the model's fields, values prepared by the
+    fields as ``save()`` would."""
+    connection = transaction.get_connection()
+    statement = getattr(connection, _INSERT_STATEMENT, None)
+    if statement is None:
+        quote = connection.ops.quote_name
+        fields = Lease._meta.local_concrete_fields
+        columns = ", ".join(quote(field.column) for field in fields)
+        placeholders = ", ".join(["%s"] * len(fields))
+        sql = f"INSERT INTO {quote(Lease._meta.db_table)} ({columns}) VALUES ({placeholders}) ON CONFLICT DO NOTHING"
+        statement = (sql, fields)
+        setattr(connection, _INSERT_STATEMENT, statement)
+    sql, fields = statement
+    params = [field.get_db_prep_save(field.pre_save(lease, True), connection) for field in fields]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        inserted = cursor.rowcount == 1
+    if inserted:
+        lease._state.adding = False
+        lease._state.db = connection.alias
+    return inserted
 
 
 def unresolvable_claim_inputs(intent: Intent) -> list[str]:
@@ -212,23 +249,23 @@ def lease_release(*, principal: Principal, intent_id: Any, lease_id: Any) -> Lea
     Idempotent: releasing a released lease again changes nothing and logs nothing."""
     intent = intent_lock(intent_id, message=LEASE_NOT_FOUND)
     access.require_permission(principal, intent, Permission.WRITE)
-    lease = Lease.objects.filter(pk=_lease_uuid(lease_id), intent=intent, agent_id=principal.id).first()
-    if lease is None:
+    lease = rows.get_row(Lease, _lease_uuid(lease_id))
+    if lease is None or lease.intent_id != intent.pk or lease.agent_id != principal.id:
         raise NotFound(LEASE_NOT_FOUND)
-    if _release(intent, lease, actor=principal.id, reason=None):
-        lease.refresh_from_db()
+    _release(intent, lease, actor=principal.id, reason=None)
     return lease
 
 
 def _release(intent: Intent, lease: Lease, *, actor: str, reason: str | None) -> bool:
-    """Set ``released_at`` with a conditional update (claim), then log ``lease_released``.
-    Returns False when the lease was already released. Intent lock held by the caller."""
-    now = timezone.now()
-    claimed = Lease.objects.filter(pk=lease.pk, released_at__isnull=True).update(
-        released_at=now, holds_scope=False, release_reason=reason or "released"
-    )
-    if not claimed:
+    """Set ``released_at``, then log ``lease_released``. Returns False when the lease was
+    already released. The caller holds the intent's lock and read ``lease`` under it: every
+    lease write takes that lock first, so the row cannot change between read and update."""
+    if lease.released_at is not None:
         return False
+    lease.released_at = timezone.now()
+    lease.holds_scope = False
+    lease.release_reason = reason or "released"
+    rows.update_row(lease, ("released_at", "holds_scope", "release_reason"))
     payload: dict[str, Any] = {"lease_id": str(lease.pk), "scope": lease.scope, "agent_id": lease.agent_id}
     if reason:
         payload["reason"] = reason

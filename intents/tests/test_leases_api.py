@@ -195,6 +195,24 @@ def test_list_issues_a_fixed_number_of_queries(api, intent, django_assert_max_nu
         assert len(api.get(leases_url(intent.pk)).json()["leases"]) == 20
 
 
+def test_acquire_and_release_touch_the_lease_table_once_and_twice(api, intent):
+    """The hot path: an acquire is one INSERT (no separate holder check or expiry sweep),
+    a release one read and one UPDATE. Whatever else runs (intent lock, event) is counted
+    by the intent's own tests."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    def lease_statements(context):
+        return [q["sql"].split(" ", 1)[0] for q in context.captured_queries if '"intents_lease"' in q["sql"]]
+
+    with CaptureQueriesContext(connection) as acquiring:
+        lease = acquire(api, intent.pk).json()
+    assert lease_statements(acquiring) == ["INSERT"]
+    with CaptureQueriesContext(connection) as releasing:
+        assert api.delete(leases_url(intent.pk, lease["id"])).status_code == 200
+    assert lease_statements(releasing) == ["SELECT", "UPDATE"]
+
+
 # --- renew ------------------------------------------------------------------------------------
 
 def test_renew_sets_expiry_from_now_and_logs(api, intent):

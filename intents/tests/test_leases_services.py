@@ -163,21 +163,43 @@ def test_a_draining_agent_gets_no_new_lease(api, db):
     assert other.post(f"/api/v1/intents/{intent.pk}/leases", {"scope": "s"}, format="json").status_code == 200
 
 
-def test_a_competing_insert_after_the_check_is_a_409_from_the_unique_constraint(api, db, monkeypatch):
-    """The row lock normally prevents it; if a competing holder lands between the check and
-    the insert anyway, the partial unique constraint refuses the second holder."""
+def test_a_holder_that_lands_after_the_lock_is_refused_by_the_unique_constraint(api, db, monkeypatch):
+    """The row lock normally prevents it; if a competing holder lands between the lock and
+    the insert anyway, the insert (ON CONFLICT DO NOTHING against the partial unique
+    constraint) takes nothing and the answer is a 409 naming that holder, not a 500."""
     intent = IntentFactory()
     competitor = {}
 
-    def sneak_in(agent_id):
+    def sneak_in(locked_intent):
         competitor["lease"] = LeaseFactory(intent=intent, scope="s", agent_id="agent-sneaky")
-        return True
+        return []
 
-    monkeypatch.setattr(lease_services, "agent_may_take_work", sneak_in)
+    monkeypatch.setattr(lease_services, "unresolvable_claim_inputs", sneak_in)
     response = api.post(f"/api/v1/intents/{intent.pk}/leases", {"scope": "s"}, format="json")
     assert response.status_code == 409
     assert response.json()["existing_lease"]["id"] == str(competitor["lease"].pk)
     assert not Event.objects.filter(intent=intent, event_type="lease_acquired").exists()
+
+
+def test_a_held_scope_is_409_even_for_a_draining_agent(api, db):
+    """03 check order: 409 held comes before the registered guards (16 draining)."""
+    from agents_registry.models import AgentRecord, AgentStatus
+
+    intent = IntentFactory()
+    holder = LeaseFactory(intent=intent, scope="s", agent_id="agent-other")
+    AgentRecord.objects.create(agent_id="agent-owner", status=AgentStatus.DRAINING, registered_at=timezone.now())
+    response = api.post(f"/api/v1/intents/{intent.pk}/leases", {"scope": "s"}, format="json")
+    assert response.status_code == 409
+    assert response.json()["existing_lease"]["id"] == str(holder.pk)
+
+
+def test_a_draining_refusal_leaves_no_lease_behind(api, db):
+    from agents_registry.models import AgentRecord, AgentStatus
+
+    AgentRecord.objects.create(agent_id="agent-owner", status=AgentStatus.DRAINING, registered_at=timezone.now())
+    intent = IntentFactory()
+    assert api.post(f"/api/v1/intents/{intent.pk}/leases", {"scope": "s"}, format="json").status_code == 409
+    assert not Lease.objects.filter(intent=intent).exists()
 
 
 def test_the_database_allows_one_slot_holder_per_scope(db):
