@@ -40,7 +40,7 @@ class LeaseViewSet(ProtocolViewSet):
 
     @extend_schema(operation_id="intents_leases_acquire", request=s.LeaseAcquireInputSerializer, responses={200: s.LeaseSerializer, **errors(400, 403, 404, 422), 409: LEASE_CONFLICT})
     def create(self, request, intent_id=None):
-        data = self.body(s.LeaseAcquireInputSerializer)
+        data = s.plain_acquire_body(request.data) or self.body(s.LeaseAcquireInputSerializer)
         lease = lease_services.lease_acquire(
             principal=self.principal, intent_id=intent_id, scope=data["scope"],
             duration_seconds=data["duration_seconds"],

@@ -3,6 +3,8 @@ failures (10)."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from drf_spectacular.utils import extend_schema_serializer
 from rest_framework import serializers
 
@@ -22,6 +24,8 @@ from ..models.retries import RetryStrategy
 # Bounds keep datetime arithmetic and 64-bit columns from overflowing (a 500) while accepting
 # every value a client could mean: about ±31 years of lease duration.
 MAX_DURATION_SECONDS = 10**9
+DEFAULT_DURATION_SECONDS = 300
+SCOPE_MAX_LENGTH = 500
 INT32 = 2**31 - 1
 INT64 = 2**63 - 1
 MAX_AMOUNT = 1e18
@@ -30,10 +34,33 @@ MAX_AMOUNT = 1e18
 # --- leases ------------------------------------------------------------------------------
 
 class LeaseAcquireInputSerializer(serializers.Serializer):
-    scope = StrictCharField(max_length=500, allow_blank=True)
+    scope = StrictCharField(max_length=SCOPE_MAX_LENGTH, allow_blank=True)
     # REF accepts any int (zero or negative: a lease born expired); a fraction is a 400.
-    duration_seconds = StrictIntegerField(required=False, default=300, min_value=-MAX_DURATION_SECONDS, max_value=MAX_DURATION_SECONDS)
+    duration_seconds = StrictIntegerField(
+        required=False, default=DEFAULT_DURATION_SECONDS, min_value=-MAX_DURATION_SECONDS, max_value=MAX_DURATION_SECONDS
+    )
     agent_id = AnyJSONField(help_text="Ignored: the owner is always the principal (03).")
+
+
+def plain_acquire_body(data: Any) -> dict | None:
+    """The usual acquire body, ``{"scope": "<plain text>", "duration_seconds": <int>}``,
+    validated without a serializer; None for anything else, which then goes through
+    ``LeaseAcquireInputSerializer`` (it also words the errors).
+
+    Why: DRF builds a serializer's fields anew for every instance, about 0.3 ms here, a
+    tenth of a whole acquire. This accepts only bodies the serializer passes through
+    unchanged: a string it would not trim and with no character its validators refuse
+    (``isprintable`` is False for NUL and surrogates), and a true ``int`` in range.
+    ``test_plain_acquire_body_agrees_with_the_serializer`` keeps the two in step."""
+    if type(data) is not dict:
+        return None
+    scope = data.get("scope")
+    if type(scope) is not str or len(scope) > SCOPE_MAX_LENGTH or scope != scope.strip() or not scope.isprintable():
+        return None
+    duration = data.get("duration_seconds", DEFAULT_DURATION_SECONDS)
+    if type(duration) is not int or not -MAX_DURATION_SECONDS <= duration <= MAX_DURATION_SECONDS:
+        return None
+    return {"scope": scope, "duration_seconds": duration}
 
 
 class LeaseRenewInputSerializer(serializers.Serializer):

@@ -122,6 +122,39 @@ def test_invalid_acquire_bodies_are_400(api, intent, body, loc):
     assert not Lease.objects.exists()
 
 
+ACQUIRE_BODIES = [
+    {"scope": "research"}, {"scope": "research", "duration_seconds": 60}, {"scope": ""}, {"scope": "é ü 漢字"},
+    {"scope": "x", "duration_seconds": 0}, {"scope": "x", "duration_seconds": -5}, {"scope": "x", "agent_id": 7},
+    {"scope": "x", "duration_seconds": 10**9}, {"scope": "x", "duration_seconds": 10**9 + 1},
+    {"scope": "x", "duration_seconds": -(10**9) - 1}, {"scope": "x", "duration_seconds": 2.0},
+    {"scope": "x", "duration_seconds": "12"}, {"scope": "x", "duration_seconds": None},
+    {"scope": "x", "duration_seconds": True}, {"scope": " padded "}, {"scope": "   "}, {"scope": "tab\there"},
+    {"scope": "nul\x00"}, {"scope": "surrogate\ud800"}, {"scope": "a" * 500}, {"scope": "a" * 501},
+    {"scope": "a" * 500 + " "}, {"scope": None}, {"scope": 5}, {}, [], "scope", None,
+]
+
+
+@pytest.mark.parametrize("body", ACQUIRE_BODIES)
+def test_plain_acquire_body_agrees_with_the_serializer(body):
+    """The view's serializer-free path for the usual body accepts only what the serializer
+    accepts, with the same values; everything else is left to the serializer."""
+    from intents.api.serializers_leases import LeaseAcquireInputSerializer, plain_acquire_body
+
+    plain = plain_acquire_body(body)
+    if plain is None:
+        return
+    serializer = LeaseAcquireInputSerializer(data=body)
+    assert serializer.is_valid(), serializer.errors
+    assert plain == {key: serializer.validated_data[key] for key in ("scope", "duration_seconds")}
+
+
+def test_the_plain_acquire_body_path_is_taken_for_the_usual_bodies():
+    from intents.api.serializers_leases import plain_acquire_body
+
+    assert plain_acquire_body({"scope": "s", "duration_seconds": 60}) == {"scope": "s", "duration_seconds": 60}
+    assert plain_acquire_body({"scope": "s"}) == {"scope": "s", "duration_seconds": 300}
+
+
 def test_acquire_on_unknown_intent_is_404(api, db):
     for intent_id in ("nope", "00000000-0000-4000-8000-000000000000"):
         response = acquire(api, intent_id)

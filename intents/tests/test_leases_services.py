@@ -221,3 +221,18 @@ def test_release_for_agent_on_one_intent_leaves_other_intents_alone(db):
     assert here.released_at is not None and elsewhere.released_at is None
     [event] = released_events()
     assert event.payload["reason"] == "access_expired" and event.actor == "system"
+
+
+def test_a_refused_insert_reports_false_even_after_another_write_in_the_transaction(db):
+    """The insert's success is read from the cursor's rowcount: a refused insert must not
+    report the row count of an earlier statement of the same transaction."""
+    from django.db import transaction
+
+    held = LeaseFactory(scope="s")
+    other = LeaseFactory(intent=held.intent, scope="t")
+    with transaction.atomic():
+        assert Lease.objects.filter(pk=other.pk).update(release_reason="x") == 1
+        now = timezone.now()
+        duplicate = Lease(intent=held.intent, agent_id="agent-z", scope="s", acquired_at=now, expires_at=now)
+        assert lease_services._insert_unless_held(duplicate) is False
+    assert Lease.objects.filter(intent=held.intent, scope="s").count() == 1
