@@ -210,24 +210,35 @@ def lease_renew(
     scope is free, else 409 with the current holder (03, FIX)."""
     intent = intent_lock(intent_id, message=LEASE_NOT_FOUND)
     access.require_permission(principal, intent, Permission.WRITE)
-    lease = Lease.objects.filter(
-        pk=_lease_uuid(lease_id), intent=intent, agent_id=principal.id, released_at__isnull=True
-    ).first()
-    if lease is None:
+    lease = _own_lease(intent, principal, lease_id)
+    if lease.released_at is not None:
         raise NotFound(LEASE_NOT_FOUND)
     now = timezone.now()
-    revived = lease.expires_at <= now or not lease.holds_scope
-    if revived:
-        Lease.objects.filter(intent=intent, scope=lease.scope, holds_scope=True, expires_at__lte=now).exclude(
-            pk=lease.pk
-        ).update(holds_scope=False)
-        holder = Lease.objects.filter(intent=intent, scope=lease.scope, holds_scope=True).exclude(pk=lease.pk).first()
-        if holder is not None:
-            raise _lease_held(holder)
-    lease.expires_at = _expiry(now, duration_seconds)
+    if lease.holds_scope and lease.expires_at > now:
+        # The usual renewal of a live lease: it keeps its slot, only the expiry moves.
+        lease.expires_at = _expiry(now, duration_seconds)
+        rows.update_row(lease, ("expires_at",))
+    else:
+        _revive(intent, lease, expires_at=_expiry(now, duration_seconds), now=now)
+    events.record(
+        intent, "lease_renewed", principal.id,
+        {"lease_id": str(lease.pk), "duration_seconds": duration_seconds, "scope": lease.scope},
+    )
+    return lease
+
+
+def _revive(intent: Intent, lease: Lease, *, expires_at: datetime, now: datetime) -> None:
+    """Give an expired (or retired) lease its slot back with a new expiry, unless someone
+    else holds the scope now (409). Expired holders are retired first, as in acquire."""
+    Lease.objects.filter(intent=intent, scope=lease.scope, holds_scope=True, expires_at__lte=now).exclude(
+        pk=lease.pk
+    ).update(holds_scope=False)
+    holder = Lease.objects.filter(intent=intent, scope=lease.scope, holds_scope=True).exclude(pk=lease.pk).first()
+    if holder is not None:
+        raise _lease_held(holder)
+    lease.expires_at = expires_at
     lease.holds_scope = True
-    if revived:
-        lease.expiry_announced_at = None  # a later expiry is announced again (03)
+    lease.expiry_announced_at = None  # a later expiry is announced again (03)
     try:
         with transaction.atomic():
             lease.save(update_fields=["expires_at", "holds_scope", "expiry_announced_at"])
@@ -236,10 +247,15 @@ def lease_renew(
         if holder is None:
             raise
         raise _lease_held(holder) from None
-    events.record(
-        intent, "lease_renewed", principal.id,
-        {"lease_id": str(lease.pk), "duration_seconds": duration_seconds, "scope": lease.scope},
-    )
+
+
+def _own_lease(intent: Intent, principal: Principal, lease_id: Any) -> Lease:
+    """The lease ``lease_id`` if it is on ``intent`` and owned by the principal, else 404
+    (someone else's lease is not found, 03). One primary-key read; call under the intent's
+    lock, which every lease write takes, so the row is current until the transaction ends."""
+    lease = rows.get_row(Lease, _lease_uuid(lease_id))
+    if lease is None or lease.intent_id != intent.pk or lease.agent_id != principal.id:
+        raise NotFound(LEASE_NOT_FOUND)
     return lease
 
 
@@ -249,9 +265,7 @@ def lease_release(*, principal: Principal, intent_id: Any, lease_id: Any) -> Lea
     Idempotent: releasing a released lease again changes nothing and logs nothing."""
     intent = intent_lock(intent_id, message=LEASE_NOT_FOUND)
     access.require_permission(principal, intent, Permission.WRITE)
-    lease = rows.get_row(Lease, _lease_uuid(lease_id))
-    if lease is None or lease.intent_id != intent.pk or lease.agent_id != principal.id:
-        raise NotFound(LEASE_NOT_FOUND)
+    lease = _own_lease(intent, principal, lease_id)
     _release(intent, lease, actor=principal.id, reason=None)
     return lease
 
