@@ -13,6 +13,7 @@ from django.utils import timezone
 
 from openintent_project.api.principal import Principal
 from openintent_project.api.timestamps import format_timestamp
+from openintent_project.db import rows
 from openintent_project.errors import (
     Conflict,
     Forbidden,
@@ -313,8 +314,8 @@ def agent_set_status(
 def agent_may_take_work(agent_id: str) -> bool:
     """False while the agent is draining: it gets no new leases or task assignments
     (16 §2). Unregistered agents may work (registration is optional); unhealthy ones too."""
-    status = AgentRecord.objects.filter(pk=agent_id).values_list("status", flat=True).first()
-    return status != AgentStatus.DRAINING
+    record = rows.get_row(AgentRecord, agent_id)  # on every lease acquire: compiled once
+    return record is None or record.status != AgentStatus.DRAINING
 
 
 # --- other helpers' work, wired after merge ------------------------------------------------

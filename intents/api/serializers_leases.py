@@ -24,6 +24,8 @@ from ..models.retries import RetryStrategy
 # Bounds keep datetime arithmetic and 64-bit columns from overflowing (a 500) while accepting
 # every value a client could mean: about ±31 years of lease duration.
 MAX_DURATION_SECONDS = 10**9
+DEFAULT_DURATION_SECONDS = 300
+SCOPE_MAX_LENGTH = 500
 INT32 = 2**31 - 1
 INT64 = 2**63 - 1
 MAX_AMOUNT = 1e18
@@ -32,9 +34,11 @@ MAX_AMOUNT = 1e18
 # --- leases ------------------------------------------------------------------------------
 
 class LeaseAcquireInputSerializer(ProtocolSerializer):
-    scope = StrictCharField(max_length=500, allow_blank=True)
+    scope = StrictCharField(max_length=SCOPE_MAX_LENGTH, allow_blank=True)
     # REF accepts any int (zero or negative: a lease born expired); a fraction is a 400.
-    duration_seconds = StrictIntegerField(required=False, default=300, min_value=-MAX_DURATION_SECONDS, max_value=MAX_DURATION_SECONDS)
+    duration_seconds = StrictIntegerField(
+        required=False, default=DEFAULT_DURATION_SECONDS, min_value=-MAX_DURATION_SECONDS, max_value=MAX_DURATION_SECONDS
+    )
     agent_id = AnyJSONField(help_text="Ignored: the owner is always the principal (03).")
 
 

@@ -1,11 +1,18 @@
 """Scope leases (RFC-0003 leasing part, 03).
 
 Acquisition is atomic in the database: the intent row is locked (PostgreSQL; SQLite's
-IMMEDIATE transaction serialises writers), expired holders of the (intent, scope) slot are
-retired in the same transaction, and a partial unique constraint over slot-holding rows
-(``Lease.holds_scope``) turns any race that slips past into an ``IntegrityError`` → 409.
-"Active" is computed at read time (``released_at IS NULL AND expires_at > now``), so a lease
-stops counting the moment it expires; the beat job only announces expiry, once."""
+IMMEDIATE transaction serialises writers), and the new lease is inserted with
+``ON CONFLICT DO NOTHING`` against a partial unique constraint over slot-holding rows
+(``Lease.holds_scope``): the database itself refuses a second holder of an (intent, scope)
+slot, even for a writer that bypassed the lock. An expired holder that blocks the insert is
+retired in the same transaction and the insert retried. "Active" is computed at read time
+(``released_at IS NULL AND expires_at > now``), so a lease stops counting the moment it
+expires; the beat job only announces expiry, once.
+
+The acquire and release routes are hot (take a lease, do the work, let it go), so their
+happy paths use statements compiled once per connection (``openintent_project.db.rows``)
+instead of ORM querysets, whose per-query compilation
+cost more than the rest of the request. Rare paths (409, expiry, cleanup) stay on the ORM."""
 
 from __future__ import annotations
 
@@ -17,6 +24,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from openintent_project.api.principal import Principal
+from openintent_project.db import rows
 from openintent_project.errors import Conflict, Forbidden, NotFound, Unprocessable
 
 from .. import access, events
@@ -105,29 +113,33 @@ def _lease_acquire(*, principal: Principal, intent_id: Any, scope: str, duration
     if unresolvable:
         raise _UnresolvableInputs(unresolvable)
     now = timezone.now()
-    # Retire expired holders of the slot first, in this transaction (ARCHITECTURE, "Leases").
-    Lease.objects.filter(intent=intent, scope=scope, holds_scope=True, expires_at__lte=now).update(holds_scope=False)
-    holder = Lease.objects.filter(intent=intent, scope=scope, holds_scope=True).first()
-    if holder is not None:
-        raise _lease_held(holder)
-    # A draining agent finishes its work and takes no new work (16 §2).
+    lease = Lease(
+        intent=intent, agent_id=principal.id, scope=scope, acquired_at=now, expires_at=_expiry(now, duration_seconds),
+    )
+    if not _insert_unless_held(lease):
+        # The slot is occupied. An expired holder no longer counts: retire it in this
+        # transaction (ARCHITECTURE, "Leases") and take its place; a live one is a 409.
+        retired = Lease.objects.filter(intent=intent, scope=scope, holds_scope=True, expires_at__lte=now).update(
+            holds_scope=False
+        )
+        if not (retired and _insert_unless_held(lease)):
+            holder = Lease.objects.filter(intent=intent, scope=scope, holds_scope=True).first()
+            if holder is None:
+                raise IntegrityError(f"lease insert on {intent.pk}/{scope!r} refused, yet no holder found")
+            raise _lease_held(holder)
+    # A draining agent finishes its work and takes no new work (16 §2). Checked after the
+    # slot so that a held scope still answers 409 with the holder (03 check order); raising
+    # here rolls the insert back.
     if not agent_may_take_work(principal.id):
         raise Conflict(DRAINING)
-    try:
-        with transaction.atomic():
-            lease = Lease.objects.create(
-                intent=intent, agent_id=principal.id, scope=scope, acquired_at=now,
-                expires_at=_expiry(now, duration_seconds),
-            )
-    except IntegrityError:
-        # Another transaction took the slot between our check and insert (possible only if
-        # the row lock is bypassed, e.g. a database without select_for_update).
-        holder = Lease.objects.filter(intent=intent, scope=scope, holds_scope=True).first()
-        if holder is None:
-            raise
-        raise _lease_held(holder) from None
     events.record(intent, "lease_acquired", principal.id, {"scope": scope, "lease_id": str(lease.pk), "agent_id": principal.id})
     return lease
+
+
+def _insert_unless_held(lease: Lease) -> bool:
+    """INSERT the lease unless its (intent, scope) slot is held (the partial unique
+    constraint ``lease_one_holder_per_scope``); True if inserted."""
+    return rows.insert_row_unless_conflict(lease)
 
 
 def unresolvable_claim_inputs(intent: Intent) -> list[str]:
@@ -173,24 +185,35 @@ def lease_renew(
     scope is free, else 409 with the current holder (03, FIX)."""
     intent = intent_lock(intent_id, message=LEASE_NOT_FOUND)
     access.require_permission(principal, intent, Permission.WRITE)
-    lease = Lease.objects.filter(
-        pk=_lease_uuid(lease_id), intent=intent, agent_id=principal.id, released_at__isnull=True
-    ).first()
-    if lease is None:
+    lease = _own_lease(intent, principal, lease_id)
+    if lease.released_at is not None:
         raise NotFound(LEASE_NOT_FOUND)
     now = timezone.now()
-    revived = lease.expires_at <= now or not lease.holds_scope
-    if revived:
-        Lease.objects.filter(intent=intent, scope=lease.scope, holds_scope=True, expires_at__lte=now).exclude(
-            pk=lease.pk
-        ).update(holds_scope=False)
-        holder = Lease.objects.filter(intent=intent, scope=lease.scope, holds_scope=True).exclude(pk=lease.pk).first()
-        if holder is not None:
-            raise _lease_held(holder)
-    lease.expires_at = _expiry(now, duration_seconds)
+    if lease.holds_scope and lease.expires_at > now:
+        # The usual renewal of a live lease: it keeps its slot, only the expiry moves.
+        lease.expires_at = _expiry(now, duration_seconds)
+        rows.update_row(lease, ("expires_at",))
+    else:
+        _revive(intent, lease, expires_at=_expiry(now, duration_seconds), now=now)
+    events.record(
+        intent, "lease_renewed", principal.id,
+        {"lease_id": str(lease.pk), "duration_seconds": duration_seconds, "scope": lease.scope},
+    )
+    return lease
+
+
+def _revive(intent: Intent, lease: Lease, *, expires_at: datetime, now: datetime) -> None:
+    """Give an expired (or retired) lease its slot back with a new expiry, unless someone
+    else holds the scope now (409). Expired holders are retired first, as in acquire."""
+    Lease.objects.filter(intent=intent, scope=lease.scope, holds_scope=True, expires_at__lte=now).exclude(
+        pk=lease.pk
+    ).update(holds_scope=False)
+    holder = Lease.objects.filter(intent=intent, scope=lease.scope, holds_scope=True).exclude(pk=lease.pk).first()
+    if holder is not None:
+        raise _lease_held(holder)
+    lease.expires_at = expires_at
     lease.holds_scope = True
-    if revived:
-        lease.expiry_announced_at = None  # a later expiry is announced again (03)
+    lease.expiry_announced_at = None  # a later expiry is announced again (03)
     try:
         with transaction.atomic():
             lease.save(update_fields=["expires_at", "holds_scope", "expiry_announced_at"])
@@ -199,10 +222,15 @@ def lease_renew(
         if holder is None:
             raise
         raise _lease_held(holder) from None
-    events.record(
-        intent, "lease_renewed", principal.id,
-        {"lease_id": str(lease.pk), "duration_seconds": duration_seconds, "scope": lease.scope},
-    )
+
+
+def _own_lease(intent: Intent, principal: Principal, lease_id: Any) -> Lease:
+    """The lease ``lease_id`` if it is on ``intent`` and owned by the principal, else 404
+    (someone else's lease is not found, 03). One primary-key read; call under the intent's
+    lock, which every lease write takes, so the row is current until the transaction ends."""
+    lease = rows.get_row(Lease, _lease_uuid(lease_id))
+    if lease is None or lease.intent_id != intent.pk or lease.agent_id != principal.id:
+        raise NotFound(LEASE_NOT_FOUND)
     return lease
 
 
@@ -212,23 +240,21 @@ def lease_release(*, principal: Principal, intent_id: Any, lease_id: Any) -> Lea
     Idempotent: releasing a released lease again changes nothing and logs nothing."""
     intent = intent_lock(intent_id, message=LEASE_NOT_FOUND)
     access.require_permission(principal, intent, Permission.WRITE)
-    lease = Lease.objects.filter(pk=_lease_uuid(lease_id), intent=intent, agent_id=principal.id).first()
-    if lease is None:
-        raise NotFound(LEASE_NOT_FOUND)
-    if _release(intent, lease, actor=principal.id, reason=None):
-        lease.refresh_from_db()
+    lease = _own_lease(intent, principal, lease_id)
+    _release(intent, lease, actor=principal.id, reason=None)
     return lease
 
 
 def _release(intent: Intent, lease: Lease, *, actor: str, reason: str | None) -> bool:
-    """Set ``released_at`` with a conditional update (claim), then log ``lease_released``.
-    Returns False when the lease was already released. Intent lock held by the caller."""
-    now = timezone.now()
-    claimed = Lease.objects.filter(pk=lease.pk, released_at__isnull=True).update(
-        released_at=now, holds_scope=False, release_reason=reason or "released"
-    )
-    if not claimed:
+    """Set ``released_at``, then log ``lease_released``. Returns False when the lease was
+    already released. The caller holds the intent's lock and read ``lease`` under it: every
+    lease write takes that lock first, so the row cannot change between read and update."""
+    if lease.released_at is not None:
         return False
+    lease.released_at = timezone.now()
+    lease.holds_scope = False
+    lease.release_reason = reason or "released"
+    rows.update_row(lease, ("released_at", "holds_scope", "release_reason"))
     payload: dict[str, Any] = {"lease_id": str(lease.pk), "scope": lease.scope, "agent_id": lease.agent_id}
     if reason:
         payload["reason"] = reason

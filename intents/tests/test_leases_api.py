@@ -195,6 +195,27 @@ def test_list_issues_a_fixed_number_of_queries(api, intent, django_assert_max_nu
         assert len(api.get(leases_url(intent.pk)).json()["leases"]) == 20
 
 
+def test_acquire_renew_release_touch_the_lease_table_once_twice_twice(api, intent):
+    """The hot paths: an acquire is one INSERT (no separate holder check or expiry sweep);
+    renewing a live lease and releasing are one read and one UPDATE each. Whatever else
+    runs (intent lock, event) is counted by the intent's own tests."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    def lease_statements(context):
+        return [q["sql"].split(" ", 1)[0] for q in context.captured_queries if '"intents_lease"' in q["sql"]]
+
+    with CaptureQueriesContext(connection) as acquiring:
+        lease = acquire(api, intent.pk).json()
+    assert lease_statements(acquiring) == ["INSERT"]
+    with CaptureQueriesContext(connection) as renewing:
+        assert api.patch(leases_url(intent.pk, lease["id"]), {"duration_seconds": 60}, format="json").status_code == 200
+    assert lease_statements(renewing) == ["SELECT", "UPDATE"]
+    with CaptureQueriesContext(connection) as releasing:
+        assert api.delete(leases_url(intent.pk, lease["id"])).status_code == 200
+    assert lease_statements(releasing) == ["SELECT", "UPDATE"]
+
+
 # --- renew ------------------------------------------------------------------------------------
 
 def test_renew_sets_expiry_from_now_and_logs(api, intent):

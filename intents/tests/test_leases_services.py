@@ -163,21 +163,43 @@ def test_a_draining_agent_gets_no_new_lease(api, db):
     assert other.post(f"/api/v1/intents/{intent.pk}/leases", {"scope": "s"}, format="json").status_code == 200
 
 
-def test_a_competing_insert_after_the_check_is_a_409_from_the_unique_constraint(api, db, monkeypatch):
-    """The row lock normally prevents it; if a competing holder lands between the check and
-    the insert anyway, the partial unique constraint refuses the second holder."""
+def test_a_holder_that_lands_after_the_lock_is_refused_by_the_unique_constraint(api, db, monkeypatch):
+    """The row lock normally prevents it; if a competing holder lands between the lock and
+    the insert anyway, the insert (ON CONFLICT DO NOTHING against the partial unique
+    constraint) takes nothing and the answer is a 409 naming that holder, not a 500."""
     intent = IntentFactory()
     competitor = {}
 
-    def sneak_in(agent_id):
+    def sneak_in(locked_intent):
         competitor["lease"] = LeaseFactory(intent=intent, scope="s", agent_id="agent-sneaky")
-        return True
+        return []
 
-    monkeypatch.setattr(lease_services, "agent_may_take_work", sneak_in)
+    monkeypatch.setattr(lease_services, "unresolvable_claim_inputs", sneak_in)
     response = api.post(f"/api/v1/intents/{intent.pk}/leases", {"scope": "s"}, format="json")
     assert response.status_code == 409
     assert response.json()["existing_lease"]["id"] == str(competitor["lease"].pk)
     assert not Event.objects.filter(intent=intent, event_type="lease_acquired").exists()
+
+
+def test_a_held_scope_is_409_even_for_a_draining_agent(api, db):
+    """03 check order: 409 held comes before the registered guards (16 draining)."""
+    from agents_registry.models import AgentRecord, AgentStatus
+
+    intent = IntentFactory()
+    holder = LeaseFactory(intent=intent, scope="s", agent_id="agent-other")
+    AgentRecord.objects.create(agent_id="agent-owner", status=AgentStatus.DRAINING, registered_at=timezone.now())
+    response = api.post(f"/api/v1/intents/{intent.pk}/leases", {"scope": "s"}, format="json")
+    assert response.status_code == 409
+    assert response.json()["existing_lease"]["id"] == str(holder.pk)
+
+
+def test_a_draining_refusal_leaves_no_lease_behind(api, db):
+    from agents_registry.models import AgentRecord, AgentStatus
+
+    AgentRecord.objects.create(agent_id="agent-owner", status=AgentStatus.DRAINING, registered_at=timezone.now())
+    intent = IntentFactory()
+    assert api.post(f"/api/v1/intents/{intent.pk}/leases", {"scope": "s"}, format="json").status_code == 409
+    assert not Lease.objects.filter(intent=intent).exists()
 
 
 def test_the_database_allows_one_slot_holder_per_scope(db):
@@ -199,3 +221,18 @@ def test_release_for_agent_on_one_intent_leaves_other_intents_alone(db):
     assert here.released_at is not None and elsewhere.released_at is None
     [event] = released_events()
     assert event.payload["reason"] == "access_expired" and event.actor == "system"
+
+
+def test_a_refused_insert_reports_false_even_after_another_write_in_the_transaction(db):
+    """The insert's success is read from the cursor's rowcount: a refused insert must not
+    report the row count of an earlier statement of the same transaction."""
+    from django.db import transaction
+
+    held = LeaseFactory(scope="s")
+    other = LeaseFactory(intent=held.intent, scope="t")
+    with transaction.atomic():
+        assert Lease.objects.filter(pk=other.pk).update(release_reason="x") == 1
+        now = timezone.now()
+        duplicate = Lease(intent=held.intent, agent_id="agent-z", scope="s", acquired_at=now, expires_at=now)
+        assert lease_services._insert_unless_held(duplicate) is False
+    assert Lease.objects.filter(intent=held.intent, scope="s").count() == 1

@@ -88,7 +88,7 @@ def get_row(model: type[Model], pk: Any, *, for_update: bool = False, using: str
 
 
 class _Insert:
-    def __init__(self, model: type[Model], connection, with_pk: bool) -> None:
+    def __init__(self, model: type[Model], connection, with_pk: bool, unless_conflict: bool) -> None:
         meta = model._meta
         if meta.parents:
             raise TypeError(f"{model.__name__}: multi-table inheritance is not supported here")
@@ -99,34 +99,56 @@ class _Insert:
         columns = ", ".join(quote(field.column) for field in self.fields)
         placeholders = ", ".join(["%s"] * len(self.fields))
         self.sql = f"INSERT INTO {quote(meta.db_table)} ({columns}) VALUES ({placeholders})"
+        if unless_conflict:
+            # SQLite ≥ 3.24 and PostgreSQL: a refused row is a no-op, not an error, so the
+            # transaction stays usable (PostgreSQL would otherwise need a savepoint).
+            self.sql += " ON CONFLICT DO NOTHING"
         self.use_returning = self.returning is not None and connection.features.can_return_columns_from_insert
         if self.use_returning:
             self.sql += f" RETURNING {quote(pk_field.column)}"
 
-    def run(self, connection, instance: Model) -> None:
+    def run(self, connection, instance: Model) -> bool:
         params = [field.get_db_prep_save(field.pre_save(instance, True), connection) for field in self.fields]
         with connection.cursor() as cursor:
             cursor.execute(self.sql, params)
-            if self.returning is not None:
-                new_pk = cursor.fetchone()[0] if self.use_returning else cursor.lastrowid
-                setattr(instance, self.returning.attname, new_pk)
-        instance._state.adding = False
-        instance._state.db = connection.alias
+            if self.use_returning:
+                row = cursor.fetchone()
+                inserted = row is not None
+                if inserted:
+                    setattr(instance, self.returning.attname, row[0])
+            else:
+                inserted = cursor.rowcount == 1
+                if inserted and self.returning is not None:
+                    setattr(instance, self.returning.attname, cursor.lastrowid)
+        if inserted:
+            instance._state.adding = False
+            instance._state.db = connection.alias
+        return inserted
+
+
+def _insert(instance: Model, using: str, unless_conflict: bool) -> bool:
+    connection = _connection(using)
+    model = type(instance)
+    with_pk = not (model._meta.pk.db_returning and instance.pk is None)
+    statements = _statements(connection)
+    key = ("insert", model, with_pk, unless_conflict)
+    statement = statements.get(key)
+    if statement is None:
+        statement = statements[key] = _Insert(model, connection, with_pk, unless_conflict)
+    return statement.run(connection, instance)
 
 
 def insert_row(instance: Model, *, using: str = DEFAULT_DB_ALIAS) -> Model:
     """INSERT ``instance`` (defaults and ``auto_now`` values applied as ``save()`` would) and
     set its primary key when the database generates it. Returns the instance."""
-    connection = _connection(using)
-    model = type(instance)
-    with_pk = not (model._meta.pk.db_returning and instance.pk is None)
-    statements = _statements(connection)
-    key = ("insert", model, with_pk)
-    statement = statements.get(key)
-    if statement is None:
-        statement = statements[key] = _Insert(model, connection, with_pk)
-    statement.run(connection, instance)
+    _insert(instance, using, unless_conflict=False)
     return instance
+
+
+def insert_row_unless_conflict(instance: Model, *, using: str = DEFAULT_DB_ALIAS) -> bool:
+    """INSERT ``instance`` unless a unique constraint (or primary key) already holds an equal
+    row; True if it was inserted. The refused insert changes nothing and raises nothing."""
+    return _insert(instance, using, unless_conflict=True)
 
 
 class _Update:

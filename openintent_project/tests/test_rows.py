@@ -81,3 +81,17 @@ def test_exists_compiles_once_and_sees_new_rows():
         assert rows.exists("test.drafts", queryset) is True
     assert built == []  # compiled on the first call, not again
     assert len(queries) == 1
+
+
+def test_insert_row_unless_conflict_refuses_a_duplicate_without_error():
+    from django.db import transaction
+
+    intent = IntentFactory()
+    first = Event(intent=intent, sequence=1, event_type="comment", actor="a", payload={}, created_at=datetime.now(timezone.utc))
+    assert rows.insert_row_unless_conflict(first) is True and isinstance(first.pk, int)
+    with transaction.atomic():
+        duplicate = Event(intent=intent, sequence=1, event_type="other", actor="b", payload={}, created_at=datetime.now(timezone.utc))
+        assert rows.insert_row_unless_conflict(duplicate) is False  # (intent, sequence) is unique
+        assert duplicate.pk is None and duplicate._state.adding is True
+        IntentFactory()  # the transaction is still usable
+    assert list(Event.objects.filter(intent=intent).values_list("event_type", flat=True)) == ["comment"]
