@@ -197,7 +197,14 @@ def op_lease_cycle(api, worker):
     return step
 
 
+def op_discovery(api, worker):
+    """No database, no key: what the HTTP stack itself costs (daphne here, uvicorn in the
+    reference). Shown for context; it has no target."""
+    return lambda: api.call("GET", "/.well-known/openintent.json")[0] == 200
+
+
 OPERATIONS = {
+    "discovery": (op_discovery, "floor"),
     "create_intent": (op_create, "write"),
     "get_intent": (op_get, "read"),
     "patch_state": (op_patch, "write"),
@@ -205,7 +212,11 @@ OPERATIONS = {
     "list_1000_events": (op_list_1000_events, "list"),
     "lease_cycle": (op_lease_cycle, "write"),
 }
-TARGETS = {"write": 3.0, "read": 2.0, "list": 4.0}
+TARGETS = {"write": 3.0, "read": 2.0, "list": 4.0, "floor": None}
+
+
+def target_text(target: float | None) -> str:
+    return "-" if target is None else f"{target:.0f}x"
 
 
 def run_operation(port: int, op, concurrency: int, duration: float) -> Result:
@@ -273,7 +284,7 @@ def main() -> int:
                 ratio = ours.ops / ref.ops if ref.ops else float("inf")
                 errors = f"  errors ref={ref.errors} ours={ours.errors}" if ref.errors or ours.errors else ""
                 print(f"{name:<18}{concurrency:>5} | {ref.ops:>10.0f}{ref.pct(.5):>8.1f}{ref.pct(.99):>8.1f} | "
-                      f"{ours.ops:>10.0f}{ours.pct(.5):>8.1f}{ours.pct(.99):>8.1f} | {ratio:>5.1f}x {TARGETS[kind]:>5.0f}x{errors}", flush=True)
+                      f"{ours.ops:>10.0f}{ours.pct(.5):>8.1f}{ours.pct(.99):>8.1f} | {ratio:>5.1f}x {target_text(TARGETS[kind]):>6}{errors}", flush=True)
                 rows.append({"operation": name, "concurrency": concurrency, "ratio": ratio, "target": TARGETS[kind],
                              **{f"{k}_{m}": v for k, r in cells.items() for m, v in (("ops", r.ops), ("p50_ms", r.pct(.5)), ("p99_ms", r.pct(.99)), ("errors", r.errors))}})
     finally:
