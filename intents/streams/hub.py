@@ -99,28 +99,26 @@ class LogHub:
         """While this process holds streams: read the log every ``STREAMS_POLL_SECONDS``.
         On SQLite a ``stat`` of the WAL file (it changes on every commit, by any process)
         is checked every ``STREAMS_WAL_CHECK_SECONDS`` in between, so writes from other
-        processes arrive within milliseconds without a query per check. While notes from
-        the other processes arrive (``Receiver``), they carry the frames and the WAL check is
-        only a safety net for a dropped note: a change is then read at most every
-        ``STREAMS_NOTED_WAL_READ_SECONDS`` (under a steady write load the WAL changes on
-        every check, and a query per check was the hub's main cost)."""
+        processes arrive within milliseconds without a query per check. While this process
+        receives notes from the other processes (``Receiver``), the notes carry the frames and
+        the WAL check is only a safety net for a dropped note, so it runs every
+        ``STREAMS_NOTED_WAL_CHECK_SECONDS`` instead (under a steady write load the WAL
+        changes on every check, and a query per 10 ms was the hub's main cost)."""
         last_read = time.monotonic()
-        wal_changed = False
         try:
             while self.sessions:
                 step = settings.STREAMS_POLL_SECONDS
                 if self._wal_path is not None:
-                    step = min(step, settings.STREAMS_WAL_CHECK_SECONDS)
+                    wal_step = settings.STREAMS_NOTED_WAL_CHECK_SECONDS if self._receiver else settings.STREAMS_WAL_CHECK_SECONDS
+                    step = min(step, wal_step)
                 await asyncio.sleep(step)
                 if not self.sessions:
                     break
                 now = time.monotonic()
-                wal_changed = self._wal_changed() or wal_changed
-                spacing = settings.STREAMS_NOTED_WAL_READ_SECONDS if self._receiver else 0.0
-                due = now - last_read >= settings.STREAMS_POLL_SECONDS or (wal_changed and now - last_read >= spacing)
+                due = now - last_read >= settings.STREAMS_POLL_SECONDS or self._wal_changed()
                 if not due:
                     continue
-                last_read, wal_changed = now, False
+                last_read = now
                 try:
                     await self.refresh()
                 except Exception:  # noqa: BLE001 - a failed tick is retried on the next one

@@ -34,13 +34,16 @@ def on_event_committed(sender, event, **kwargs) -> None:
     note = wakeups.note_for(event)
     loop = serving_loop()
     if loop is not None and loop.is_running():
-        # A request thread of a web process: the hub routes the note to the streams of this
-        # process, before this request's response is sent (it is queued after the note).
+        # A request thread of a web process. The other processes first: waking our own
+        # event loop makes it take the GIL, and this thread would wait for it before it
+        # could send their datagrams.
+        wakeups.siblings.send(note)
+        # The hub routes the note to the streams of this process, before this request's
+        # response is sent (it is queued after the note).
         try:
             loop.call_soon_threadsafe(wakeups.deliver_here, note)
         except RuntimeError:  # the loop closed (shutdown); nothing to wake here
             pass
-        wakeups.siblings.send(note)
         if _layer_is_local():
             return  # the in-memory layer would only reach this process: done above
     else:

@@ -24,6 +24,7 @@ import logging
 import os
 import socket
 import threading
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -105,6 +106,7 @@ class Siblings:
         self._sock: socket.socket | None = None
         self._pid = 0
         self.dropped = 0
+        self._reported = 0.0
 
     @staticmethod
     def directory() -> Path | None:
@@ -144,13 +146,23 @@ class Siblings:
             try:
                 sock.sendto(payload, path)
             except BlockingIOError:
-                self.dropped += 1  # the receiver is behind; its WAL check catches up
+                self._drop()  # the receiver is behind; its log reads catch up
             except ConnectionRefusedError:
                 _unlink(path)  # left behind by a process that died
             except FileNotFoundError:
                 pass  # the process just closed its last stream
             except OSError as error:  # e.g. EMSGSIZE: the receiver reads the log instead
                 log.debug("stream note to %s not sent: %s", path, error)
+
+
+    def _drop(self) -> None:
+        # Not an error (the frame comes from the log instead), but a sign of an overloaded
+        # process: counted, and reported at most once a minute.
+        self.dropped += 1
+        now = time.monotonic()
+        if now - self._reported >= 60.0:
+            self._reported = now
+            log.info("%d stream notes dropped so far (a receiving web process was behind)", self.dropped)
 
 
 siblings = Siblings()

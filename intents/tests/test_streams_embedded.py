@@ -20,7 +20,8 @@ def server():
         web_processes=2,
         env={
             "STREAMS_POLL_SECONDS": "3600", "STREAMS_WAL_CHECK_SECONDS": "3600",
-            "STREAMS_KEEPALIVE_SECONDS": "3600", "STREAMS_EXPOSE_PROCESS": "1",
+            "STREAMS_NOTED_WAL_CHECK_SECONDS": "3600", "STREAMS_KEEPALIVE_SECONDS": "3600",
+            "STREAMS_EXPOSE_PROCESS": "1",
         },
     )
     try:
