@@ -177,8 +177,7 @@ class StreamSession:
             return  # every event we were told about is sent: no read needed
         while True:
             last, frames, full = await self.hub.intent_frames_after(self.intent_uuid, self.cursor, fresh=fresh)
-            # Only what is after the cursor: notes may have moved it while the read ran.
-            batch = [(name, encoded, str(sequence)) for sequence, name, encoded in frames if sequence > self.cursor]
+            batch = [(name, encoded, str(sequence)) for sequence, name, encoded in frames]
             self.cursor = max(self.cursor, last)
             if batch:
                 await self.emit(batch)
