@@ -45,6 +45,14 @@ def _authorize(api_key: str, agent_header: str | None, kind: str, target: str):
     return principal
 
 
+def _wake(session: StreamSession, message: dict) -> None:
+    """A ``stream.wake`` from the channel layer (Redis, or the in-memory layer outside a web
+    process): the same note the hub routes, the frame included when it carries one."""
+    name, data = message.get("name"), message.get("data")
+    frame = (name, data) if name is not None and data is not None else None
+    session.wake(message.get("event_id"), message.get("sequence"), frame=frame)
+
+
 class SSEConsumer(AsyncConsumer):
     """``GET /api/v1/subscribe/{kind}/{id}`` (REF names) and ``GET /api/v1/{kind}/{id}/subscribe``
     (``sdk_names=True``: the SDK runtime's uppercase names, README §0.3)."""
@@ -114,10 +122,11 @@ class SSEConsumer(AsyncConsumer):
     async def _write(self, chunk: bytes) -> None:
         await self.send({"type": "http.response.body", "body": chunk, "more_body": True})
 
-    async def _emit(self, name: str, encoded: str, frame_id: str | None) -> None:
+    async def _emit(self, frames) -> None:
+        # Several frames for this stream go out in one body chunk (one socket write).
         if self.sdk_names:
-            name = SDK_NAMES.get(name, name)
-        await self._write(sse_bytes(name, encoded, frame_id))
+            frames = [(SDK_NAMES.get(name, name), encoded, frame_id) for name, encoded, frame_id in frames]
+        await self._write(b"".join(sse_bytes(name, encoded, frame_id) for name, encoded, frame_id in frames))
 
     async def _ping(self) -> None:
         await self._write(b": ping\n\n")
@@ -126,14 +135,14 @@ class SSEConsumer(AsyncConsumer):
 
     async def stream_wake(self, message):
         if self.session is not None:
-            self.session.wake(message.get("event_id"), message.get("sequence"))
+            _wake(self.session, message)
 
     async def stream_live(self, message):
         """A frame that is never stored (portfolio_created, intent_added, …): live only."""
         if self.session is not None:
             if message.get("membership"):
                 self.session.wake(membership=True)
-            await self._emit(message["name"], json.dumps(message["data"]), None)
+            await self._emit([(message["name"], json.dumps(message["data"]), None)])
 
     async def http_disconnect(self, message):
         session = getattr(self, "session", None)
@@ -176,22 +185,23 @@ class StreamWebSocketConsumer(AsyncWebsocketConsumer):
         await self.accept()
         self.session.start()
 
-    async def _emit(self, name, encoded, frame_id):
+    async def _emit(self, frames):
         # ``encoded`` is already JSON text: splice it in rather than decode and re-encode.
-        await self.send(text_data=f'{{"event": {json.dumps(name)}, "id": {json.dumps(frame_id)}, "data": {encoded}}}')
+        for name, encoded, frame_id in frames:
+            await self.send(text_data=f'{{"event": {json.dumps(name)}, "id": {json.dumps(frame_id)}, "data": {encoded}}}')
 
     async def _ping(self):
         await self.send(text_data='{"event": "ping", "id": null, "data": {}}')
 
     async def stream_wake(self, message):
         if self.session is not None:
-            self.session.wake(message.get("event_id"), message.get("sequence"))
+            _wake(self.session, message)
 
     async def stream_live(self, message):
         if self.session is not None:
             if message.get("membership"):
                 self.session.wake(membership=True)
-            await self._emit(message["name"], json.dumps(message["data"]), None)
+            await self._emit([(message["name"], json.dumps(message["data"]), None)])
 
     async def disconnect(self, code):
         if self.session is not None:

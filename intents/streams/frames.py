@@ -100,12 +100,16 @@ def frame_data(event: Event) -> tuple[str, dict, str | None]:
     return name, data, agent_id
 
 
-def build_frame(event: Event) -> StreamFrame:
+def build_frame(event: Event) -> tuple[StreamFrame, str]:
+    """Store the frame; returns it with its data encoded as a log read would encode it
+    (``json.dumps`` of the stored data), for the wake-up after commit."""
     name, data, agent_id = frame_data(event)
     # Round-trip through JSON now: a payload that cannot be rendered fails the write that made
-    # it, not a stream later (STYLE §3, zulip's send_event_on_commit).
-    data = json.loads(json.dumps(data, default=str))
-    return rows.insert_row(StreamFrame(event=event, name=name, data=data, agent_id=agent_id))
+    # it, not a stream later (STYLE §3, zulip's send_event_on_commit). Encoding the decoded
+    # value again gives the same text, so ``encoded`` is what a stream reading the row sends.
+    encoded = json.dumps(data, default=str)
+    data = json.loads(encoded)
+    return rows.insert_row(StreamFrame(event=event, name=name, data=data, agent_id=agent_id)), encoded
 
 
 def render_sse(name: str, data: dict, frame_id: str | None) -> bytes:

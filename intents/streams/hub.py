@@ -1,11 +1,17 @@
-"""One hub per web process: it tails the event log and keeps the commit watermark.
+"""One hub per web process: it routes wake-ups, tails the event log and keeps the commit
+watermark.
 
-*Tail.* Writers wake streams through the channel layer after commit. Without Redis that
-layer is in-memory, so writes made by another process (a second daphne process, the Celery
-worker, beat) would go unnoticed; the hub therefore reads the ids of new events once per
-``STREAMS_POLL_SECONDS`` — one indexed query per process, whatever the number of streams,
-and none while the process holds no stream — and wakes the local streams they concern.
-With Redis the same tick is a safety net for lost wake-ups.
+*Wake-ups.* Writers announce each committed event with a note that carries its frame
+(``wakeups``): writes in this process hand it to ``deliver`` on the event loop, other local
+processes send it as a datagram to the hub's ``Receiver``, and with Redis it comes through
+the channel layer (the consumers pass it on). The hub routes notes to the streams of the
+intent (and of the addressed agent).
+
+*Tail.* Notes are hints and can be lost (a full receive queue, a process without a serving
+loop, a writer outside this host without Redis), so the hub also reads the ids of new events
+once per ``STREAMS_POLL_SECONDS`` — one indexed query per process, whatever the number of
+streams, and none while the process holds no stream — and wakes the local streams they
+concern.
 
 *Watermark.* ``Event.id`` is allocated at insert but becomes visible at commit; on
 PostgreSQL a larger id can commit before a smaller one. Multi-intent streams (portfolio,
@@ -26,10 +32,10 @@ import time
 import weakref
 from collections import defaultdict
 
-from .reads import db_read
 from django.conf import settings
 
-from . import reads
+from . import reads, wakeups
+from .reads import db_read
 
 log = logging.getLogger(__name__)
 GIVEN_UP_KEEP_SECONDS = 60.0
@@ -52,6 +58,7 @@ class LogHub:
         self._reads: dict = {}  # (intent id, after sequence) -> in-flight shared read
         self._wal_path = _sqlite_wal_path()
         self._wal_seen = None
+        self._receiver = None
 
     # --- registration --------------------------------------------------------------------
 
@@ -59,6 +66,10 @@ class LogHub:
         self.sessions.add(session)
         if self._ticker is None or self._ticker.done():
             self._ticker = asyncio.ensure_future(self._tick())
+        if self._receiver is None:
+            # Notes from the other web processes, while this one holds streams.
+            receiver = wakeups.Receiver(asyncio.get_running_loop(), self.deliver)
+            self._receiver = receiver if receiver.open() else False
 
     def unregister(self, session) -> None:
         self.sessions.discard(session)
@@ -88,13 +99,18 @@ class LogHub:
         """While this process holds streams: read the log every ``STREAMS_POLL_SECONDS``.
         On SQLite a ``stat`` of the WAL file (it changes on every commit, by any process)
         is checked every ``STREAMS_WAL_CHECK_SECONDS`` in between, so writes from other
-        processes arrive within milliseconds without a query per check."""
+        processes arrive within milliseconds without a query per check. While this process
+        receives notes from the other processes (``Receiver``), the notes carry the frames and
+        the WAL check is only a safety net for a dropped note, so it runs every
+        ``STREAMS_NOTED_WAL_CHECK_SECONDS`` instead (under a steady write load the WAL
+        changes on every check, and a query per 10 ms was the hub's main cost)."""
         last_read = time.monotonic()
         try:
             while self.sessions:
                 step = settings.STREAMS_POLL_SECONDS
                 if self._wal_path is not None:
-                    step = min(step, settings.STREAMS_WAL_CHECK_SECONDS)
+                    wal_step = settings.STREAMS_NOTED_WAL_CHECK_SECONDS if self._receiver else settings.STREAMS_WAL_CHECK_SECONDS
+                    step = min(step, wal_step)
                 await asyncio.sleep(step)
                 if not self.sessions:
                     break
@@ -109,6 +125,9 @@ class LogHub:
                     log.exception("stream hub tick failed")
         finally:
             self._ticker = None
+            if self._receiver:
+                self._receiver.close()
+            self._receiver = None
 
     def _wal_changed(self) -> bool:
         if self._wal_path is None:
@@ -195,9 +214,14 @@ class LogHub:
                 if store is self.given_up:
                     self.late.pop(key, None)
 
-    def _wake(self, event_id: int, intent_id, agent_id, sequence: int) -> None:
+    def deliver(self, note) -> None:
+        """A note (``wakeups.Note``) of a committed event: wake the streams it concerns,
+        handing intent streams its frame."""
+        self._wake(note.event_id, note.intent_id, note.agent_id, note.sequence, note.frame)
+
+    def _wake(self, event_id: int, intent_id, agent_id, sequence: int, frame=None) -> None:
         for session in list(self.by_intent.get(str(intent_id), ())):
-            session.wake(event_id, sequence)
+            session.wake(event_id, sequence, frame=frame)
         if agent_id is not None:
             for session in list(self.by_agent.get(agent_id, ())):
                 session.wake(event_id, sequence)
@@ -218,6 +242,12 @@ def _sqlite_wal_path() -> str | None:
 
 
 _hubs: dict[int, LogHub] = {}
+
+
+def existing_hub() -> LogHub | None:
+    """The running loop's hub if it has one (a process that never held a stream has none)."""
+    current = _hubs.get(id(asyncio.get_running_loop()))
+    return current if current is not None and getattr(current, "_loop", None) is asyncio.get_running_loop() else None
 
 
 def hub() -> LogHub:

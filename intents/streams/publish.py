@@ -1,6 +1,7 @@
 """Writers' side: store the frame with the event (inside the transaction) and wake streams
-after commit. ``publish_live_frame`` is for frames that are never stored (portfolio
-membership, ``portfolio_created``): other services call it from ``transaction.on_commit``."""
+after commit, with the frame in the wake-up (``wakeups``). ``publish_live_frame`` is for
+frames that are never stored (portfolio membership, ``portfolio_created``): other services
+call it from ``transaction.on_commit``."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from channels.layers import get_channel_layer
 
 from openintent_project.handlers import serving_loop
 
+from . import wakeups
 from .frames import build_frame
 from .session import agent_group, intent_group, portfolio_group
 
@@ -20,18 +22,42 @@ log = logging.getLogger(__name__)
 
 def on_event_recorded(sender, event, **kwargs) -> None:
     """Inside the event's transaction: the frame commits (or rolls back) with the event."""
-    frame = build_frame(event)
-    event._stream_agent_id = frame.agent_id
+    frame, encoded = build_frame(event)
+    # Kept for the wake-up after commit: the stored frame, already encoded.
+    event._stream_note = (frame.agent_id, frame.name, encoded)
 
 
 def on_event_committed(sender, event, **kwargs) -> None:
-    """After commit: a wake-up for the intent's group (and the addressed agent's). The
-    message carries only the event id; streams read the frame from the log."""
+    """After commit: announce the event, frame included, to this process's streams at once,
+    to the other web processes on this host (embedded mode), and through the channel layer
+    when it reaches further than this process (Redis)."""
+    note = wakeups.note_for(event)
+    loop = serving_loop()
+    if loop is not None and loop.is_running():
+        # A request thread of a web process. The other processes first: waking our own
+        # event loop makes it take the GIL, and this thread would wait for it before it
+        # could send their datagrams.
+        wakeups.siblings.send(note)
+        # The hub routes the note to the streams of this process, before this request's
+        # response is sent (it is queued after the note).
+        try:
+            loop.call_soon_threadsafe(wakeups.deliver_here, note)
+        except RuntimeError:  # the loop closed (shutdown); nothing to wake here
+            pass
+        if _layer_is_local():
+            return  # the in-memory layer would only reach this process: done above
+    else:
+        wakeups.siblings.send(note)  # a Celery worker: the web processes' streams
     groups = [intent_group(event.intent_id)]
-    agent_id = getattr(event, "_stream_agent_id", None)
-    if agent_id:
-        groups.append(agent_group(agent_id))
-    _group_send(groups, {"type": "stream.wake", "event_id": event.id, "sequence": event.sequence})
+    if note.agent_id:
+        groups.append(agent_group(note.agent_id))
+    _group_send(groups, note.message())
+
+
+def _layer_is_local() -> bool:
+    from django.conf import settings
+
+    return settings.CHANNEL_LAYERS.get("default", {}).get("BACKEND", "").endswith("InMemoryChannelLayer")
 
 
 def publish_live_frame(*, portfolio_id=None, intent_id=None, agent_id=None, name: str, data: dict, membership: bool = False) -> None:

@@ -2,9 +2,11 @@
 
 ``StreamSession`` holds the cursor of one SSE or WebSocket connection: it joins the wake-up
 groups, fixes the starting point (``Last-Event-ID`` or the current end of the log), and
-then, on every wake-up or keepalive tick, reads the frames after its cursor and hands them
-to ``emit``. Frames are never taken from channel messages, so every process renders the
-same bytes and nothing is missed when a wake-up is lost."""
+then, on every wake-up or keepalive tick, sends the frames after its cursor through
+``emit``. An intent stream takes a frame from its wake-up note (``wakeups``) when the note's
+sequence is the next one after the cursor, and reads the log whenever it cannot be sure it
+has everything (a gap, a note without its frame, a keepalive tick), so nothing is missed
+when a note is lost. Multi-intent streams always read the log, below the watermark."""
 
 from __future__ import annotations
 
@@ -24,8 +26,9 @@ log = logging.getLogger(__name__)
 
 INTENT, PORTFOLIO, AGENT = "intents", "portfolios", "agents"
 
-# emit(name, data as encoded JSON text, frame id or None)
-Emit = Callable[[str, str, "str | None"], Awaitable[None]]
+# emit([(name, data as encoded JSON text, frame id or None), ...]): one or more frames, in
+# order, sent together (one write on SSE).
+Emit = Callable[[list], Awaitable[None]]
 
 
 def intent_group(intent_id) -> str:
@@ -59,6 +62,7 @@ class StreamSession:
         self.late_wanted: set[int] = set()
         self._wakeup = asyncio.Event()
         self.wanted_sequence = 0  # intent streams: highest sequence we were woken for
+        self.inbox: list[tuple[int, str, str]] = []  # intent streams: (sequence, name, data) from notes
         self._fresh = True  # next intent read must be a query of its own
         self._refresh_members = False
         self._task: asyncio.Task | None = None
@@ -116,11 +120,17 @@ class StreamSession:
     def start(self) -> None:
         self._task = asyncio.ensure_future(self._run())
 
-    def wake(self, event_id: int | None = None, sequence: int | None = None, *, membership: bool = False) -> None:
+    def wake(self, event_id: int | None = None, sequence: int | None = None, *, frame: tuple[str, str] | None = None, membership: bool = False) -> None:
+        """A committed event (or a reason to look). ``frame`` is the (name, encoded data) of
+        the event's intent-stream frame when the note carried it."""
         if sequence is None and self.kind == INTENT:
             self._fresh = True  # no sequence to wait for: read anew
         elif sequence is not None:
+            if sequence <= self.cursor and self.kind == INTENT:
+                return  # sent already (a duplicate note, or the tick catching up)
             self.wanted_sequence = max(self.wanted_sequence, sequence)
+            if frame is not None and self.kind == INTENT:
+                self.inbox.append((sequence, *frame))
         if event_id is not None:
             if self.kind != INTENT and event_id <= self.cursor and self.hub.is_late(event_id):
                 self.late_wanted.add(event_id)
@@ -135,8 +145,10 @@ class StreamSession:
             await self._drain()  # replay after Last-Event-ID (nothing without it)
             while True:
                 try:
-                    await asyncio.wait_for(self._wakeup.wait(), timeout=keepalive)
-                except asyncio.TimeoutError:
+                    # ``asyncio.timeout`` rather than ``wait_for``: no task per wait.
+                    async with asyncio.timeout(keepalive):
+                        await self._wakeup.wait()
+                except TimeoutError:
                     await self.keepalive()
                     self._fresh = True  # re-read the log: a lost wake-up only delays a frame
                     if self.kind != INTENT:
@@ -160,17 +172,39 @@ class StreamSession:
         if self.intent_uuid is None:
             return
         fresh, self._fresh = self._fresh, False
+        await self._send_inbox()
+        if self.cursor >= self.wanted_sequence and not fresh:
+            return  # every event we were told about is sent: no read needed
         while True:
             last, frames, full = await self.hub.intent_frames_after(self.intent_uuid, self.cursor, fresh=fresh)
-            for sequence, name, encoded in frames:
-                await self.emit(name, encoded, str(sequence))
+            batch = [(name, encoded, str(sequence)) for sequence, name, encoded in frames]
             self.cursor = max(self.cursor, last)
+            if batch:
+                await self.emit(batch)
             if full:
                 fresh = False
                 continue
             if self.cursor >= self.wanted_sequence or fresh:
                 return
             fresh = True  # the shared read began before our commit: read once more
+
+    async def _send_inbox(self) -> None:
+        """Send the frames of notes that follow the cursor without a gap, in one write. A
+        gap (an earlier note not here) stops it: the log read that follows has everything."""
+        if not self.inbox:
+            return
+        inbox, self.inbox = sorted(self.inbox), []
+        batch = []
+        for sequence, name, encoded in inbox:
+            if sequence <= self.cursor:
+                continue  # a duplicate
+            if sequence != self.cursor + 1:
+                break
+            self.cursor = sequence
+            if name:  # "": the event is not on the intent stream, but the cursor moves on
+                batch.append((name, encoded, str(sequence)))
+        if batch:
+            await self.emit(batch)
 
     async def _drain_multi(self) -> None:
         if self._refresh_members:
@@ -202,7 +236,7 @@ class StreamSession:
                     if event_id in self.late_sent:
                         continue
                     self.late_sent.add(event_id)
-                await self.emit(name, encoded, frame_id)
+                await self.emit([(name, encoded, frame_id)])
                 if self.kind == AGENT and name in ("agent_assigned", "agent_unassigned"):
                     # The relayed intent set changed: read on from here with the new set.
                     self.cursor = max(self.cursor, event_id)

@@ -14,7 +14,7 @@ class Session:
     def __init__(self):
         self.woken = []
 
-    def wake(self, event_id, sequence=None):
+    def wake(self, event_id, sequence=None, frame=None):
         self.woken.append(event_id)
 
 

@@ -13,6 +13,10 @@ STREAMS_POLL_SECONDS = env.float("STREAMS_POLL_SECONDS", default=1.0)
 # On SQLite (embedded mode) the WAL file is stat()ed this often between reads; a change
 # (a commit by any process) triggers the read at once. No query while nothing changes.
 STREAMS_WAL_CHECK_SECONDS = env.float("STREAMS_WAL_CHECK_SECONDS", default=0.01)
+# While a web process receives notes (frames) from the other local processes, the WAL is
+# checked this often instead: the notes delivered the frames already, the check only finds
+# events whose note was dropped.
+STREAMS_NOTED_WAL_CHECK_SECONDS = env.float("STREAMS_NOTED_WAL_CHECK_SECONDS", default=0.1)
 # A gap in the global event id sequence (a transaction still in flight, or rolled back) holds
 # multi-intent streams back for at most this long before it is treated as rolled back.
 STREAMS_GAP_TIMEOUT_SECONDS = env.float("STREAMS_GAP_TIMEOUT_SECONDS", default=3.0)
