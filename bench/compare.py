@@ -126,9 +126,21 @@ class Result:
     errors: int = 0
     elapsed: float = 0.0
 
+    rate: float | None = None  # set on a combined result: the median run's rate
+
     @property
     def ops(self) -> float:
+        if self.rate is not None:
+            return self.rate
         return len(self.latencies) / self.elapsed if self.elapsed else 0.0
+
+    @classmethod
+    def combined(cls, results: list["Result"]) -> "Result":
+        """Several runs of one cell: the median run's rate, every run's latencies."""
+        ordered = sorted(results, key=lambda r: r.ops)
+        median = ordered[len(ordered) // 2]
+        return cls(latencies=[x for r in results for x in r.latencies], errors=sum(r.errors for r in results),
+                   elapsed=sum(r.elapsed for r in results), rate=median.ops)
 
     def pct(self, q: float) -> float:
         if not self.latencies:
@@ -260,6 +272,8 @@ def main() -> int:
     parser.add_argument("--duration", type=float, default=5.0, help="seconds per operation and concurrency")
     parser.add_argument("--concurrency", type=int, nargs="+", default=[1, 8])
     parser.add_argument("--web-processes", type=int, default=2)
+    parser.add_argument("--repeat", type=int, default=1,
+                        help="run each cell this many times, alternating the servers; report the median rate")
     parser.add_argument("--operations", nargs="+", default=list(OPERATIONS), choices=list(OPERATIONS))
     parser.add_argument("--json", type=Path, help="also write the figures to this file")
     args = parser.parse_args()
@@ -270,16 +284,20 @@ def main() -> int:
     try:
         for server in servers:
             server.start()
-        print(f"duration {args.duration}s per cell; ours: {args.web_processes} web processes; both on SQLite\n")
+        print(f"duration {args.duration}s per cell × {args.repeat}; ours: {args.web_processes} web processes; both on SQLite\n")
         header = f"{'operation':<18}{'conc':>5} | {'ref ops/s':>10}{'p50 ms':>8}{'p99 ms':>8} | {'ours ops/s':>10}{'p50 ms':>8}{'p99 ms':>8} | {'ratio':>6} {'target':>6}"
         print(header)
         print("-" * len(header))
         for name in args.operations:
             op, kind = OPERATIONS[name]
             for concurrency in args.concurrency:
-                cells = {}
-                for server in servers:
-                    cells[server.name] = run_operation(server.port, op, concurrency, args.duration)
+                runs: dict[str, list[Result]] = {server.name: [] for server in servers}
+                for repeat in range(args.repeat):
+                    # Alternate which server goes first, so drift in the machine's speed
+                    # (a shared host) weighs on both alike.
+                    for server in servers if repeat % 2 == 0 else servers[::-1]:
+                        runs[server.name].append(run_operation(server.port, op, concurrency, args.duration))
+                cells = {name: Result.combined(results) for name, results in runs.items()}
                 ref, ours = cells["reference"], cells["ours"]
                 ratio = ours.ops / ref.ops if ref.ops else float("inf")
                 errors = f"  errors ref={ref.errors} ours={ours.errors}" if ref.errors or ours.errors else ""

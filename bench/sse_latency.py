@@ -90,6 +90,12 @@ async def scenario(args, subscribers: int, busy: bool) -> dict:
         ready = asyncio.Event()
         tasks = [asyncio.create_task(subscriber(streams, url, args.api_key, receipts[i], ready, opened)) for i in range(subscribers)]
         await asyncio.sleep(args.settle)  # REF sends nothing until the first frame: give streams time to open
+        # A server that answers with headers once the stream is registered (ours) is waited
+        # for, up to --open-timeout more, so that a slow machine does not count frames written
+        # before a stream existed as lost.
+        open_deadline = time.perf_counter() + args.open_timeout
+        while len(opened) < subscribers and time.perf_counter() < open_deadline:
+            await asyncio.sleep(0.05)
         responses: dict[int, float] = {}
         for k in range(args.writes):
             response = await writer.post(
@@ -133,6 +139,7 @@ def main(argv=None) -> int:
     parser.add_argument("--busy-writers", type=int, default=16)
     parser.add_argument("--settle", type=float, default=1.5, help="wait after opening streams (s)")
     parser.add_argument("--drain", type=float, default=5.0, help="wait for late frames (s)")
+    parser.add_argument("--open-timeout", type=float, default=5.0, help="after --settle, wait this long at most for every stream's headers (s)")
     parser.add_argument("--json", action="store_true", help="also print one JSON line per scenario")
     args = parser.parse_args(argv)
     args.base = args.base.rstrip("/")
