@@ -44,7 +44,7 @@ INSTALLED_APPS = [
 ]
 
 # The API (everything under /api/ and /.well-known/) is served by a handler of its own with
-# only the middleware it needs (openintent_project/wsgi.py): agents authenticate with an API
+# only the middleware it needs (handlers.SplitWSGIApplication): agents authenticate with an API
 # key on every request, so sessions, CSRF, users, messages and static files have nothing to
 # do there and would cost about a third of a short request.
 API_MIDDLEWARE = [
