@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Iterable
 
 from django.db import transaction
 from django.utils import timezone
@@ -23,6 +23,7 @@ def record(
     *,
     trace_id: str | None = None,
     parent_event_id: str | None = None,
+    save_fields: Iterable[str] = (),
 ) -> Event:
     """Append an event to ``intent``'s log with the next gap-free ``sequence``.
 
@@ -30,9 +31,12 @@ def record(
     (read with ``select_for_update``; on SQLite the IMMEDIATE transaction serialises writers),
     so the in-memory counter equals the stored one. The unique (intent, sequence) constraint
     turns any breach of that contract into an error instead of a silent gap or duplicate.
+
+    ``save_fields``: other fields of ``intent`` the caller changed for this event (a version
+    bump); they are written in the same UPDATE as the sequence.
     """
     intent.event_sequence += 1
-    rows.update_row(intent, ("event_sequence",))
+    rows.update_row(intent, (*save_fields, "event_sequence"))
     event = Event(
         intent=intent,
         sequence=intent.event_sequence,

@@ -31,11 +31,10 @@ def on_event_committed(sender, event, **kwargs) -> None:
 
     payload = event.payload if isinstance(event.payload, dict) else {}
     drains_queue = event.event_type == "status_changed" and payload.get("status") in FINISHED
-    # One indexed query instead of a broker message per event when no trigger could match.
-    if not drains_queue and not _event_triggers_exist():
-        return
-    if drains_queue and not Trigger.objects.filter(pending_intent_id=event.intent_id).exists() \
-            and not _event_triggers_exist():
+    # One indexed query instead of a broker message per event when no trigger could match:
+    # an enabled event trigger, or a finished intent that a trigger's queue waits on.
+    waited_on = drains_queue and Trigger.objects.filter(pending_intent_id=event.intent_id).exists()
+    if not (waited_on or _event_triggers_exist()):
         return
     try:
         event_dispatch_task.delay(event.pk)

@@ -6,9 +6,8 @@ from __future__ import annotations
 from drf_spectacular.utils import extend_schema_serializer
 from rest_framework import serializers
 
-from openintent_project.api.serializers import ProtocolSerializer
-
 from openintent_project.api.schema import MessageSerializer  # noqa: F401
+from openintent_project.api.serializers import ProtocolSerializer
 
 from openintent_project.api.fields import (
     AnyJSONField,
@@ -19,12 +18,12 @@ from openintent_project.api.fields import (
 )
 from openintent_project.api.timestamps import parse_timestamp
 
+from ..models.leases import DEFAULT_LEASE_SECONDS
 from ..models.retries import RetryStrategy
 
 # Bounds keep datetime arithmetic and 64-bit columns from overflowing (a 500) while accepting
 # every value a client could mean: about ±31 years of lease duration.
 MAX_DURATION_SECONDS = 10**9
-DEFAULT_DURATION_SECONDS = 300
 SCOPE_MAX_LENGTH = 500
 INT32 = 2**31 - 1
 INT64 = 2**63 - 1
@@ -37,13 +36,13 @@ class LeaseAcquireInputSerializer(ProtocolSerializer):
     scope = StrictCharField(max_length=SCOPE_MAX_LENGTH, allow_blank=True)
     # REF accepts any int (zero or negative: a lease born expired); a fraction is a 400.
     duration_seconds = StrictIntegerField(
-        required=False, default=DEFAULT_DURATION_SECONDS, min_value=-MAX_DURATION_SECONDS, max_value=MAX_DURATION_SECONDS
+        required=False, default=DEFAULT_LEASE_SECONDS, min_value=-MAX_DURATION_SECONDS, max_value=MAX_DURATION_SECONDS
     )
     agent_id = AnyJSONField(help_text="Ignored: the owner is always the principal (03).")
 
 
 class LeaseRenewInputSerializer(ProtocolSerializer):
-    duration_seconds = StrictIntegerField(required=False, default=300, min_value=-MAX_DURATION_SECONDS, max_value=MAX_DURATION_SECONDS)
+    duration_seconds = StrictIntegerField(required=False, default=DEFAULT_LEASE_SECONDS, min_value=-MAX_DURATION_SECONDS, max_value=MAX_DURATION_SECONDS)
 
 
 class LeaseListQuerySerializer(ProtocolSerializer):

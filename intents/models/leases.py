@@ -11,6 +11,10 @@ from django.utils import timezone
 from .core import Intent
 
 
+# A lease taken or renewed without ``duration_seconds`` lasts this long (03).
+DEFAULT_LEASE_SECONDS = 300
+
+
 class Lease(models.Model):
     """Exclusive, time-limited ownership of a scope within an intent.
 

@@ -78,9 +78,10 @@ def _as_uuid(value: Any) -> uuid.UUID | None:
         return None
 
 
-def intent_get(intent_id: Any, *, message: str = INTENT_NOT_FOUND) -> Intent:
+def intent_get(intent_id: Any, *, message: str = INTENT_NOT_FOUND, for_update: bool = False) -> Intent:
+    """The intent, or ``NotFound(message)`` (a malformed id is simply unknown)."""
     pk = _as_uuid(intent_id)
-    intent = rows.get_row(Intent, pk) if pk else None
+    intent = rows.get_row(Intent, pk, for_update=for_update) if pk else None
     if intent is None:
         raise NotFound(message)
     return intent
@@ -88,11 +89,7 @@ def intent_get(intent_id: Any, *, message: str = INTENT_NOT_FOUND) -> Intent:
 
 def intent_lock(intent_id: Any, *, message: str = INTENT_NOT_FOUND) -> Intent:
     """Read the intent under a row lock. Must be called inside ``transaction.atomic()``."""
-    pk = _as_uuid(intent_id)
-    intent = rows.get_row(Intent, pk, for_update=True) if pk else None
-    if intent is None:
-        raise NotFound(message)
-    return intent
+    return intent_get(intent_id, message=message, for_update=True)
 
 
 def _check_version(intent: Intent, expected_version: int) -> None:
@@ -100,11 +97,13 @@ def _check_version(intent: Intent, expected_version: int) -> None:
         raise VersionConflict(current_version=intent.version)
 
 
-def _bump(intent: Intent, *fields: str) -> None:
-    """Save ``fields`` plus the next version and ``updated_at``. Lock held by the caller."""
+def _bump(intent: Intent, *fields: str) -> tuple[str, ...]:
+    """Advance the version and ``updated_at`` in memory (lock held by the caller) and return
+    the fields to save: the caller passes them to ``events.record``, which writes them in the
+    same UPDATE as the event's sequence."""
     intent.version += 1
     intent.updated_at = timezone.now()
-    rows.update_row(intent, (*fields, "version", "updated_at"))
+    return (*fields, "version", "updated_at")
 
 
 def _check_status(status: str, loc=("body", "status")) -> None:
@@ -218,9 +217,9 @@ def intent_patch_state(
     access.enforce_policy(principal, intent, "state")
     _check_version(intent, expected_version)
     intent.state = apply_patches(intent.state, patches)
-    _bump(intent, "state")
+    changed = _bump(intent, "state")
     applied = [{"op": p["op"], "path": p["path"], "value": p.get("value")} for p in patches]
-    events.record(intent, "state_patched", principal.id, {"patches": applied, "version": intent.version})
+    events.record(intent, "state_patched", principal.id, {"patches": applied, "version": intent.version}, save_fields=changed)
     return intent
 
 
@@ -241,11 +240,11 @@ def intent_set_status(
     _check_version(intent, expected_version)
     previous = intent.status
     intent.status = status
-    _bump(intent, "status")
+    changed = _bump(intent, "status")
     payload: dict[str, Any] = {"status": status, "version": intent.version, "previous_status": previous}
     if reason:
         payload["reason"] = reason
-    events.record(intent, "status_changed", principal.id, payload)
+    events.record(intent, "status_changed", principal.id, payload, save_fields=changed)
     return intent
 
 
@@ -342,8 +341,8 @@ def dependency_add(
         raise BadRequest(f"Dependency would create cycle: {intent.pk} -> {intent.pk}")
     Dependency.objects.create(intent=intent, depends_on_id=dependency_id, position=_next_position(intent))
     intent.depends_on_ids = [*current, dependency_id]
-    _bump(intent, "depends_on_ids")
-    events.record(intent, "dependency_added", principal.id, {"dependency_id": dependency_id})
+    changed = _bump(intent, "depends_on_ids")
+    events.record(intent, "dependency_added", principal.id, {"dependency_id": dependency_id}, save_fields=changed)
     return intent
 
 
@@ -362,8 +361,8 @@ def dependency_remove(
     _check_version(intent, expected_version)
     Dependency.objects.filter(intent=intent, depends_on_id=dependency_id).delete()
     intent.depends_on_ids = [dep for dep in intent.depends_on_ids if dep != dependency_id]
-    _bump(intent, "depends_on_ids")
-    events.record(intent, "dependency_removed", principal.id, {"dependency_id": dependency_id})
+    changed = _bump(intent, "depends_on_ids")
+    events.record(intent, "dependency_removed", principal.id, {"dependency_id": dependency_id}, save_fields=changed)
     return intent
 
 

@@ -30,6 +30,7 @@ from openintent_project.errors import Conflict, Forbidden, NotFound, Unprocessab
 from .. import access, events
 from ..access import Permission
 from ..models import Intent, IntentStatus, Lease
+from ..models.leases import DEFAULT_LEASE_SECONDS
 from agents_registry.services import agent_may_take_work
 
 from ..representations_leases import lease_dict
@@ -39,7 +40,6 @@ logger = logging.getLogger(__name__)
 
 LEASE_NOT_FOUND = "Lease not found or not owned by you"
 LEASE_HELD = "Lease already held for this scope"
-DEFAULT_DURATION_SECONDS = 300
 
 # Reasons for which a server-side cleanup *expires* the lease instead of releasing it: agent
 # death and deregistration (16, "expire every active intent lease it holds now"). Everything
@@ -75,7 +75,7 @@ def _expiry(now: datetime, duration_seconds: int) -> datetime:
 # --- acquire ------------------------------------------------------------------------------
 
 def lease_acquire(
-    *, principal: Principal, intent_id: Any, scope: str, duration_seconds: int = DEFAULT_DURATION_SECONDS
+    *, principal: Principal, intent_id: Any, scope: str, duration_seconds: int = DEFAULT_LEASE_SECONDS
 ) -> Lease:
     """Acquire ``scope`` on the intent for the principal. Not re-entrant: any active lease on
     the slot, the caller's own included, is a 409 carrying ``existing_lease``.
@@ -116,13 +116,14 @@ def _lease_acquire(*, principal: Principal, intent_id: Any, scope: str, duration
     lease = Lease(
         intent=intent, agent_id=principal.id, scope=scope, acquired_at=now, expires_at=_expiry(now, duration_seconds),
     )
-    if not _insert_unless_held(lease):
+    # The partial unique constraint ``lease_one_holder_per_scope`` refuses a second holder.
+    if not rows.insert_row_unless_conflict(lease):
         # The slot is occupied. An expired holder no longer counts: retire it in this
         # transaction (ARCHITECTURE, "Leases") and take its place; a live one is a 409.
         retired = Lease.objects.filter(intent=intent, scope=scope, holds_scope=True, expires_at__lte=now).update(
             holds_scope=False
         )
-        if not (retired and _insert_unless_held(lease)):
+        if not (retired and rows.insert_row_unless_conflict(lease)):
             holder = Lease.objects.filter(intent=intent, scope=scope, holds_scope=True).first()
             if holder is None:
                 raise IntegrityError(f"lease insert on {intent.pk}/{scope!r} refused, yet no holder found")
@@ -134,12 +135,6 @@ def _lease_acquire(*, principal: Principal, intent_id: Any, scope: str, duration
         raise Conflict(DRAINING)
     events.record(intent, "lease_acquired", principal.id, {"scope": scope, "lease_id": str(lease.pk), "agent_id": principal.id})
     return lease
-
-
-def _insert_unless_held(lease: Lease) -> bool:
-    """INSERT the lease unless its (intent, scope) slot is held (the partial unique
-    constraint ``lease_one_holder_per_scope``); True if inserted."""
-    return rows.insert_row_unless_conflict(lease)
 
 
 def unresolvable_claim_inputs(intent: Intent) -> list[str]:
@@ -178,7 +173,7 @@ def unresolvable_claim_inputs(intent: Intent) -> list[str]:
 
 @transaction.atomic
 def lease_renew(
-    *, principal: Principal, intent_id: Any, lease_id: Any, duration_seconds: int = DEFAULT_DURATION_SECONDS
+    *, principal: Principal, intent_id: Any, lease_id: Any, duration_seconds: int = DEFAULT_LEASE_SECONDS
 ) -> Lease:
     """Set ``expires_at = now + duration_seconds``. The lease must be on the path intent,
     owned by the principal and not released (else 404). An expired lease is revived when its

@@ -252,11 +252,9 @@ def existing_hub() -> LogHub | None:
 
 def hub() -> LogHub:
     """The hub of the running event loop (daphne runs one loop per process)."""
-    loop = asyncio.get_running_loop()
-    key = id(loop)
-    current = _hubs.get(key)
-    if current is None or getattr(current, "_loop", None) is not loop:
-        current = LogHub()
+    current = existing_hub()
+    if current is None:
+        loop = asyncio.get_running_loop()
+        current = _hubs[id(loop)] = LogHub()
         current._loop = loop
-        _hubs[key] = current
     return current

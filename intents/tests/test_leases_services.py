@@ -228,11 +228,13 @@ def test_a_refused_insert_reports_false_even_after_another_write_in_the_transact
     report the row count of an earlier statement of the same transaction."""
     from django.db import transaction
 
+    from openintent_project.db import rows
+
     held = LeaseFactory(scope="s")
     other = LeaseFactory(intent=held.intent, scope="t")
     with transaction.atomic():
         assert Lease.objects.filter(pk=other.pk).update(release_reason="x") == 1
         now = timezone.now()
         duplicate = Lease(intent=held.intent, agent_id="agent-z", scope="s", acquired_at=now, expires_at=now)
-        assert lease_services._insert_unless_held(duplicate) is False
+        assert rows.insert_row_unless_conflict(duplicate) is False
     assert Lease.objects.filter(intent=held.intent, scope="s").count() == 1

@@ -29,14 +29,18 @@ def _connection(alias: str = DEFAULT_DB_ALIAS):
     return connections[alias]
 
 
-def _statements(connection) -> dict:
-    """Per-connection cache: connections are per thread and long-lived here, and the
-    converters are bound to the connection's ``ops``."""
+def _statement(connection, key: tuple, build: Callable[[], Any]):
+    """The statement cached under ``key`` on this connection, built on first use. The cache
+    is per connection: connections are per thread and long-lived here, and the converters
+    are bound to the connection's ``ops``."""
     cache = getattr(connection, _CACHE_ATTRIBUTE, None)
     if cache is None:
         cache = {}
         setattr(connection, _CACHE_ATTRIBUTE, cache)
-    return cache
+    statement = cache.get(key)
+    if statement is None:
+        statement = cache[key] = build()
+    return statement
 
 
 class _Select:
@@ -79,11 +83,7 @@ def get_row(model: type[Model], pk: Any, *, for_update: bool = False, using: str
     type (callers parse ids from URLs first). ``for_update`` locks the row on databases that
     have row locks (SELECT … FOR UPDATE); call it inside ``transaction.atomic``."""
     connection = _connection(using)
-    statements = _statements(connection)
-    key = ("select", model, for_update)
-    statement = statements.get(key)
-    if statement is None:
-        statement = statements[key] = _Select(model, connection, for_update)
+    statement = _statement(connection, ("select", model, for_update), lambda: _Select(model, connection, for_update))
     return statement.run(connection, pk)
 
 
@@ -130,11 +130,10 @@ def _insert(instance: Model, using: str, unless_conflict: bool) -> bool:
     connection = _connection(using)
     model = type(instance)
     with_pk = not (model._meta.pk.db_returning and instance.pk is None)
-    statements = _statements(connection)
-    key = ("insert", model, with_pk, unless_conflict)
-    statement = statements.get(key)
-    if statement is None:
-        statement = statements[key] = _Insert(model, connection, with_pk, unless_conflict)
+    statement = _statement(
+        connection, ("insert", model, with_pk, unless_conflict),
+        lambda: _Insert(model, connection, with_pk, unless_conflict),
+    )
     return statement.run(connection, instance)
 
 
@@ -171,12 +170,8 @@ def update_row(instance: Model, field_names: Iterable[str], *, using: str = DEFA
     """UPDATE the named fields of ``instance``'s row (``save(update_fields=…)`` without the
     signals). Returns the number of rows changed (0 if the row is gone)."""
     connection = _connection(using)
-    names = tuple(field_names)
-    statements = _statements(connection)
-    key = ("update", type(instance), names)
-    statement = statements.get(key)
-    if statement is None:
-        statement = statements[key] = _Update(type(instance), connection, names)
+    model, names = type(instance), tuple(field_names)
+    statement = _statement(connection, ("update", model, names), lambda: _Update(model, connection, names))
     return statement.run(connection, instance)
 
 
@@ -184,12 +179,10 @@ def exists(name: str, queryset: Callable[[], QuerySet], *, using: str = DEFAULT_
     """Whether a fixed query (no varying parameters) has a row. ``queryset`` builds it; its
     SQL is compiled once per connection under ``name``."""
     connection = _connection(using)
-    statements = _statements(connection)
-    key = ("exists", name)
-    compiled = statements.get(key)
-    if compiled is None:
-        query = queryset().query.exists()
-        compiled = statements[key] = query.get_compiler(connection=connection).as_sql()
+    compiled = _statement(
+        connection, ("exists", name),
+        lambda: queryset().query.exists().get_compiler(connection=connection).as_sql(),
+    )
     sql, params = compiled
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
