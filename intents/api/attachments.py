@@ -212,7 +212,8 @@ class AttachmentViewSet(ProtocolViewSet):
 
     @extend_schema(
         operation_id="intents_attachments_content",
-        responses={(200, "application/octet-stream"): OpenApiTypes.BINARY, **errors(403, 404)},
+        # The bytes come back with the content type they were stored with, whatever it is.
+        responses={(200, "*/*"): OpenApiTypes.BINARY, **errors(403, 404)},
     )
     def content(self, request, intent_id=None, attachment_id=None):
         attachment, handle = service.attachment_content(
