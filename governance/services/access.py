@@ -19,6 +19,7 @@ from intents.models import Intent
 from intents.services.core import intent_get, intent_lock
 from openintent_project.api.principal import Principal
 from openintent_project.api.timestamps import format_timestamp
+from openintent_project.db import rows
 from openintent_project.errors import Forbidden, NotFound
 
 from ..models import AccessControl, AccessRequest, AclEntry, DecisionStatus, DefaultPolicy
@@ -40,9 +41,11 @@ def effective_permission(principal_id: str, intent: Intent, *, now: datetime | N
     """The effective permission of ``principal_id`` on ``intent`` (11 §2, rules 2-5)."""
     if principal_id == intent.created_by:
         return Permission.ADMIN
-    policy = AccessControl.objects.filter(intent_id=intent.pk).values_list("default_policy", flat=True).first()
-    if policy is None:
+    # Checked on every write to an intent: one compiled primary-key read (rows.py).
+    acl = rows.get_row(AccessControl, intent.pk)
+    if acl is None:
         return Permission.ADMIN  # no ACL: legacy full access (rule 4)
+    policy = acl.default_policy
     now = now or timezone.now()
     granted = AclEntry.objects.filter(
         _unexpired(now), intent_id=intent.pk, principal_id=principal_id, principal_type__in=["agent", "user"]

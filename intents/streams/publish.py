@@ -11,7 +11,7 @@ import logging
 from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
 
-from openintent_project.handlers import serving_loop
+from openintent_project.handlers import call_on_serving_loop
 
 from . import wakeups
 from .frames import build_frame
@@ -28,26 +28,15 @@ def on_event_recorded(sender, event, **kwargs) -> None:
 
 
 def on_event_committed(sender, event, **kwargs) -> None:
-    """After commit: announce the event, frame included, to this process's streams at once,
-    to the other web processes on this host (embedded mode), and through the channel layer
-    when it reaches further than this process (Redis)."""
+    """After commit: announce the event, frame included, to the other web processes on this
+    host (embedded mode), to this process's streams (on its event loop, before this
+    request's response is sent), and through the channel layer when it reaches further than
+    this process (Redis)."""
     note = wakeups.note_for(event)
-    loop = serving_loop()
-    if loop is not None and loop.is_running():
-        # A request thread of a web process. The other processes first: waking our own
-        # event loop makes it take the GIL, and this thread would wait for it before it
-        # could send their datagrams.
-        wakeups.siblings.send(note)
-        # The hub routes the note to the streams of this process, before this request's
-        # response is sent (it is queued after the note).
-        try:
-            loop.call_soon_threadsafe(wakeups.deliver_here, note)
-        except RuntimeError:  # the loop closed (shutdown); nothing to wake here
-            pass
-        if _layer_is_local():
-            return  # the in-memory layer would only reach this process: done above
-    else:
-        wakeups.siblings.send(note)  # a Celery worker: the web processes' streams
+    wakeups.siblings.send(note)  # from a Celery worker too: the web processes' streams
+    in_web_process = call_on_serving_loop(wakeups.deliver_here, note)
+    if in_web_process and _layer_is_local():
+        return  # the in-memory layer would only reach this process: done above
     groups = [intent_group(event.intent_id)]
     if note.agent_id:
         groups.append(agent_group(note.agent_id))
@@ -82,20 +71,28 @@ def _group_send(groups, message) -> None:
     layer = get_channel_layer()
     if layer is None:
         return
-    loop = serving_loop()
     try:
-        if loop is not None and loop.is_running():
-            future = asyncio.run_coroutine_threadsafe(_send_all(layer, groups, message), loop)
-            future.add_done_callback(lambda done: _log_failure(done, groups))
-        else:
+        if not call_on_serving_loop(_start_sending, layer, groups, message):
             async_to_sync(_send_all)(layer, groups, message)
     except Exception:  # noqa: BLE001 - see above
         log.warning("stream wake-up failed for %s", groups, exc_info=True)
 
 
-def _log_failure(future, groups) -> None:
-    if not future.cancelled() and future.exception() is not None:
-        log.warning("stream wake-up failed for %s: %s", groups, future.exception())
+# Sends under way on this process's event loop: the loop itself keeps only weak references.
+_sending: set[asyncio.Task] = set()
+
+
+def _start_sending(layer, groups, message) -> None:
+    """On the event loop: send without waiting; a failure is logged."""
+    task = asyncio.ensure_future(_send_all(layer, groups, message))
+    _sending.add(task)
+    task.add_done_callback(lambda done: _sent(done, groups))
+
+
+def _sent(task, groups) -> None:
+    _sending.discard(task)
+    if not task.cancelled() and task.exception() is not None:
+        log.warning("stream wake-up failed for %s: %s", groups, task.exception())
 
 
 async def _send_all(layer, groups, message) -> None:

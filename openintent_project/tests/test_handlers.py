@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
 import io
 import sys
+import threading
 
 import pytest
 
-from openintent_project.handlers import SplitWSGIApplication
+from openintent_project import handlers
+from openintent_project.handlers import SplitWSGIApplication, ThreadedWSGIApplication, call_on_serving_loop
 
 pytestmark = pytest.mark.django_db
 
@@ -50,3 +53,81 @@ def test_the_site_keeps_its_middleware():
     assert status.startswith("200")
     assert headers["X-Frame-Options"] == "DENY"
     assert "csrftoken" in headers.get("Set-Cookie", "")
+
+
+# --- callbacks a request leaves for the event loop ---------------------------------------
+
+def _serve(app, path="/"):
+    """One request through ``ThreadedWSGIApplication`` on a fresh event loop; returns the
+    ASGI messages sent and the application's result."""
+    sent = []
+
+    async def receive():
+        return {"type": "http.request", "body": b"", "more_body": False}
+
+    async def send(message):
+        sent.append((message["type"], threading.get_ident()))
+
+    scope = {"type": "http", "method": "GET", "path": path, "query_string": b"", "headers": []}
+    asyncio.run(app(scope, receive, send))
+    return sent
+
+
+def test_a_request_s_callbacks_run_on_the_loop_before_its_response():
+    events = []
+
+    def wsgi_app(environ, start_response):
+        loop_thread_busy = call_on_serving_loop(lambda: events.append(("callback", threading.get_ident())))
+        events.append(("app returns", loop_thread_busy))
+        start_response("200 OK", [("Content-Type", "text/plain")])
+        return [b"ok"]
+
+    app = ThreadedWSGIApplication(wsgi_app, threads=1)
+    sent = _serve(app)
+
+    assert events[0] == ("app returns", True)  # left, not run, while the request ran
+    callback_thread = events[1][1]
+    assert [name for name, _ in sent] == ["http.response.start", "http.response.body"]
+    assert callback_thread == sent[0][1] == threading.get_ident()  # the loop's thread (asyncio.run's)
+
+
+def test_callbacks_run_even_when_the_request_fails():
+    ran = []
+
+    def wsgi_app(environ, start_response):
+        call_on_serving_loop(ran.append, "committed work announced")
+        raise RuntimeError("boom")
+
+    with pytest.raises(RuntimeError, match="boom"):
+        _serve(ThreadedWSGIApplication(wsgi_app, threads=1))
+    assert ran == ["committed work announced"]
+
+
+def test_outside_a_web_process_nothing_is_scheduled(monkeypatch):
+    monkeypatch.setattr(handlers, "_serving_loop", None)
+    ran = []
+    assert call_on_serving_loop(ran.append, 1) is False
+    assert ran == []
+
+
+def test_other_threads_wake_the_loop_at_once():
+    async def main():
+        loop = asyncio.get_running_loop()
+        handlers._serving_loop = loop
+        done = asyncio.Event()
+        ran = []
+
+        def other_thread():
+            assert call_on_serving_loop(lambda: (ran.append(threading.get_ident()), done.set()))
+
+        thread = threading.Thread(target=other_thread)
+        thread.start()
+        await asyncio.wait_for(done.wait(), 5)
+        thread.join()
+        return ran
+
+    try:
+        ran = asyncio.run(main())
+    finally:
+        handlers._serving_loop = None
+    assert ran == [threading.get_ident()]  # asyncio.run's loop runs on this thread
