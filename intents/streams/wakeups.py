@@ -2,9 +2,9 @@
 
 After a commit the writer announces the event (``Note``) to the streams that may want it:
 
-* this process's streams: handed to the event loop with ``call_soon_threadsafe`` and
-  routed by the hub, no channel layer in between (a few microseconds, so the frame usually
-  leaves before the write's own response);
+* this process's streams: handed to the event loop (``call_on_serving_loop``: when the
+  writing request's work returns to the loop) and routed by the hub, no channel layer in
+  between, so the frame is on its way before the write's own response;
 * the other web processes on this host, in embedded mode (in-memory channel layer): one Unix
   datagram to each process that holds streams (``Siblings``);
 * other hosts, in production: the channel layer (Redis), as before.
