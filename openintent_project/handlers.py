@@ -44,8 +44,8 @@ def call_on_serving_loop(callback: Callable[..., Any], *args: Any) -> bool:
     On a request thread the callback runs when the request's work comes back to the loop,
     before its response is sent: the loop is not woken in the middle of the request. Waking
     it there (``call_soon_threadsafe`` at commit time, for every write) made the loop thread
-    take the GIL while the request thread still had work to do, about half a millisecond per
-    write on our 2-core machine. Other threads wake the loop at once."""
+    compete for the GIL while the request thread still had work to do: 0.2-0.3 ms per write
+    in an A/B run on our 2-core machine. Other threads wake the loop at once."""
     pending = getattr(_request_thread, "pending", None)
     if pending is not None:
         pending.append((callback, args))
