@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from rest_framework import serializers
 
-from openintent_project.api.serializers import ProtocolSerializer
-
 from openintent_project.api.fields import (
     ObjectField,
     StrictBooleanField,
@@ -14,6 +12,7 @@ from openintent_project.api.fields import (
     StringListField,
     TimestampField,
 )
+from openintent_project.api.serializers import ProtocolSerializer
 
 
 

@@ -6,9 +6,8 @@ from drf_spectacular.drainage import set_override
 from drf_spectacular.utils import extend_schema_serializer
 from rest_framework import serializers
 
-from openintent_project.api.serializers import ProtocolSerializer
-
 from openintent_project.api.fields import AnyJSONField, ObjectField, StrictCharField, StrictFloatField, StrictIntegerField, TimestampField
+from openintent_project.api.serializers import ProtocolSerializer
 
 from ..models import (
     CoordinatorScope,

@@ -11,14 +11,13 @@ from django.http import FileResponse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import serializers
-
-from openintent_project.api.serializers import ProtocolSerializer
 from rest_framework.parsers import MultiPartParser
 from rest_framework.response import Response
 
 from openintent_project.api.fields import ObjectField, StrictCharField, StrictIntegerField
 from openintent_project.api.parsers import AnyContentJSONParser, ProtocolJSONParser
 from openintent_project.api.schema import errors
+from openintent_project.api.serializers import ProtocolSerializer
 from openintent_project.api.timestamps import format_timestamp
 from openintent_project.api.viewsets import ProtocolViewSet
 from openintent_project.errors import InvalidInput

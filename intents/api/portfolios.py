@@ -4,13 +4,12 @@ from __future__ import annotations
 
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
-
-from openintent_project.api.serializers import ProtocolSerializer
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
 from openintent_project.api.fields import ObjectField, StrictCharField, StrictIntegerField
 from openintent_project.api.schema import MessageSerializer, errors
+from openintent_project.api.serializers import ProtocolSerializer
 from openintent_project.api.viewsets import ProtocolViewSet
 from openintent_project.errors import Forbidden
 

@@ -6,14 +6,13 @@ from __future__ import annotations
 from drf_spectacular.utils import extend_schema_serializer
 from rest_framework import serializers
 
-from openintent_project.api.serializers import ProtocolSerializer
-
 from openintent_project.api.fields import (
     AnyJSONField,
     ObjectField,
     StrictCharField,
     StringListField,
 )
+from openintent_project.api.serializers import ProtocolSerializer
 from openintent_project.api.timestamps import parse_timestamp
 
 from ..models import IntentStatus

@@ -7,7 +7,6 @@ from drf_spectacular.utils import extend_schema_serializer
 from rest_framework import serializers
 
 from openintent_project.api.schema import MessageSerializer  # noqa: F401
-from openintent_project.api.serializers import ProtocolSerializer
 
 from openintent_project.api.fields import (
     AnyJSONField,
@@ -16,15 +15,15 @@ from openintent_project.api.fields import (
     StrictFloatField,
     StrictIntegerField,
 )
+from openintent_project.api.serializers import ProtocolSerializer
 from openintent_project.api.timestamps import parse_timestamp
 
-from ..models.leases import DEFAULT_LEASE_SECONDS
+from ..models.leases import DEFAULT_LEASE_SECONDS, SCOPE_MAX_LENGTH
 from ..models.retries import RetryStrategy
 
 # Bounds keep datetime arithmetic and 64-bit columns from overflowing (a 500) while accepting
 # every value a client could mean: about ±31 years of lease duration.
 MAX_DURATION_SECONDS = 10**9
-SCOPE_MAX_LENGTH = 500
 INT32 = 2**31 - 1
 INT64 = 2**63 - 1
 MAX_AMOUNT = 1e18

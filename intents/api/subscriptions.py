@@ -4,12 +4,11 @@ from __future__ import annotations
 
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import serializers
-
-from openintent_project.api.serializers import ProtocolSerializer
 from rest_framework.response import Response
 
 from openintent_project.api.fields import StrictCharField, StringListField
 from openintent_project.api.schema import errors
+from openintent_project.api.serializers import ProtocolSerializer
 from openintent_project.api.timestamps import format_timestamp
 from openintent_project.api.viewsets import ProtocolViewSet
 

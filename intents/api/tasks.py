@@ -5,13 +5,12 @@ from __future__ import annotations
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
-
-from openintent_project.api.serializers import ProtocolSerializer
 from rest_framework.response import Response
 
 from openintent_project.api.conditional import expected_version_428
 from openintent_project.api.fields import ObjectField, StrictCharField, StrictIntegerField, StringListField
 from openintent_project.api.schema import ARRAY_OF_OBJECTS, IF_MATCH, errors
+from openintent_project.api.serializers import ProtocolSerializer
 from openintent_project.api.viewsets import ProtocolViewSet
 from openintent_project.errors import InvalidInput
 

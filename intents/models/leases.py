@@ -13,6 +13,7 @@ from .core import Intent
 
 # A lease taken or renewed without ``duration_seconds`` lasts this long (03).
 DEFAULT_LEASE_SECONDS = 300
+SCOPE_MAX_LENGTH = 500
 
 
 class Lease(models.Model):
@@ -28,7 +29,7 @@ class Lease(models.Model):
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     intent = models.ForeignKey(Intent, on_delete=models.CASCADE, related_name="leases")
     agent_id = models.CharField(max_length=200, db_index=True)
-    scope = models.CharField(max_length=500)
+    scope = models.CharField(max_length=SCOPE_MAX_LENGTH)
     acquired_at = models.DateTimeField(default=timezone.now)
     expires_at = models.DateTimeField(db_index=True)
     released_at = models.DateTimeField(null=True, blank=True)

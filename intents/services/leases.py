@@ -61,6 +61,18 @@ def _lease_held(holder: Lease) -> Conflict:
     return Conflict(LEASE_HELD, existing_lease=lease_dict(holder))
 
 
+def _slot_holders(intent: Intent, scope: str, *, other_than: Lease | None = None):
+    """The leases holding the (intent, scope) slot (at most one), ``other_than`` left out."""
+    holders = Lease.objects.filter(intent=intent, scope=scope, holds_scope=True)
+    return holders if other_than is None else holders.exclude(pk=other_than.pk)
+
+
+def _retire_expired_holders(intent: Intent, scope: str, now: datetime, *, other_than: Lease | None = None) -> int:
+    """An expired holder no longer counts: free its slot, in the caller's transaction
+    (ARCHITECTURE, "Leases"). Returns how many were retired."""
+    return _slot_holders(intent, scope, other_than=other_than).filter(expires_at__lte=now).update(holds_scope=False)
+
+
 def _lease_uuid(lease_id: Any):
     pk = _as_uuid(lease_id)
     if pk is None:
@@ -118,13 +130,10 @@ def _lease_acquire(*, principal: Principal, intent_id: Any, scope: str, duration
     )
     # The partial unique constraint ``lease_one_holder_per_scope`` refuses a second holder.
     if not rows.insert_row_unless_conflict(lease):
-        # The slot is occupied. An expired holder no longer counts: retire it in this
-        # transaction (ARCHITECTURE, "Leases") and take its place; a live one is a 409.
-        retired = Lease.objects.filter(intent=intent, scope=scope, holds_scope=True, expires_at__lte=now).update(
-            holds_scope=False
-        )
+        # The slot is occupied: take the place of an expired holder; a live one is a 409.
+        retired = _retire_expired_holders(intent, scope, now)
         if not (retired and rows.insert_row_unless_conflict(lease)):
-            holder = Lease.objects.filter(intent=intent, scope=scope, holds_scope=True).first()
+            holder = _slot_holders(intent, scope).first()
             if holder is None:
                 raise IntegrityError(f"lease insert on {intent.pk}/{scope!r} refused, yet no holder found")
             raise _lease_held(holder)
@@ -200,10 +209,8 @@ def lease_renew(
 def _revive(intent: Intent, lease: Lease, *, expires_at: datetime, now: datetime) -> None:
     """Give an expired (or retired) lease its slot back with a new expiry, unless someone
     else holds the scope now (409). Expired holders are retired first, as in acquire."""
-    Lease.objects.filter(intent=intent, scope=lease.scope, holds_scope=True, expires_at__lte=now).exclude(
-        pk=lease.pk
-    ).update(holds_scope=False)
-    holder = Lease.objects.filter(intent=intent, scope=lease.scope, holds_scope=True).exclude(pk=lease.pk).first()
+    _retire_expired_holders(intent, lease.scope, now, other_than=lease)
+    holder = _slot_holders(intent, lease.scope, other_than=lease).first()
     if holder is not None:
         raise _lease_held(holder)
     lease.expires_at = expires_at
@@ -213,7 +220,7 @@ def _revive(intent: Intent, lease: Lease, *, expires_at: datetime, now: datetime
         with transaction.atomic():
             lease.save(update_fields=["expires_at", "holds_scope", "expiry_announced_at"])
     except IntegrityError:
-        holder = Lease.objects.filter(intent=intent, scope=lease.scope, holds_scope=True).exclude(pk=lease.pk).first()
+        holder = _slot_holders(intent, lease.scope, other_than=lease).first()
         if holder is None:
             raise
         raise _lease_held(holder) from None

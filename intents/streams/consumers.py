@@ -14,7 +14,7 @@ from django.conf import settings
 from openintent_project.api.authentication import INVALID_KEY, principal_for
 from openintent_project.errors import Forbidden
 
-from . import reads
+from . import reads, wakeups
 from .frames import SDK_NAMES, sse_bytes
 from .session import INTENT, StreamSession
 
@@ -48,9 +48,8 @@ def _authorize(api_key: str, agent_header: str | None, kind: str, target: str):
 def _wake(session: StreamSession, message: dict) -> None:
     """A ``stream.wake`` from the channel layer (Redis, or the in-memory layer outside a web
     process): the same note the hub routes, the frame included when it carries one."""
-    name, data = message.get("name"), message.get("data")
-    frame = (name, data) if name is not None and data is not None else None
-    session.wake(message.get("event_id"), message.get("sequence"), frame=frame)
+    note = wakeups.Note.from_message(message)
+    session.wake(note.event_id, note.sequence, frame=note.frame)
 
 
 class SSEConsumer(AsyncConsumer):

@@ -246,8 +246,9 @@ _hubs: dict[int, LogHub] = {}
 
 def existing_hub() -> LogHub | None:
     """The running loop's hub if it has one (a process that never held a stream has none)."""
-    current = _hubs.get(id(asyncio.get_running_loop()))
-    return current if current is not None and getattr(current, "_loop", None) is asyncio.get_running_loop() else None
+    loop = asyncio.get_running_loop()
+    current = _hubs.get(id(loop))
+    return current if current is not None and getattr(current, "_loop", None) is loop else None
 
 
 def hub() -> LogHub:

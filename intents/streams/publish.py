@@ -35,18 +35,12 @@ def on_event_committed(sender, event, **kwargs) -> None:
     note = wakeups.note_for(event)
     wakeups.siblings.send(note)  # from a Celery worker too: the web processes' streams
     in_web_process = call_on_serving_loop(wakeups.deliver_here, note)
-    if in_web_process and _layer_is_local():
+    if in_web_process and wakeups.layer_is_local():
         return  # the in-memory layer would only reach this process: done above
     groups = [intent_group(event.intent_id)]
     if note.agent_id:
         groups.append(agent_group(note.agent_id))
     _group_send(groups, note.message())
-
-
-def _layer_is_local() -> bool:
-    from django.conf import settings
-
-    return settings.CHANNEL_LAYERS.get("default", {}).get("BACKEND", "").endswith("InMemoryChannelLayer")
 
 
 def publish_live_frame(*, portfolio_id=None, intent_id=None, agent_id=None, name: str, data: dict, membership: bool = False) -> None:

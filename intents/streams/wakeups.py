@@ -61,6 +61,13 @@ class Note:
             "sequence": self.sequence, "agent_id": self.agent_id, "name": self.name, "data": self.encoded,
         }
 
+    @classmethod
+    def from_message(cls, message: dict) -> "Note":
+        return cls(
+            message.get("event_id"), message.get("intent_id"), message.get("sequence"),
+            message.get("agent_id"), message.get("name"), message.get("data"),
+        )
+
     # --- datagram: one line of JSON (the header), then the frame's encoded data as is ----
 
     def to_bytes(self) -> bytes:
@@ -72,6 +79,11 @@ class Note:
         header, _, encoded = raw.decode().partition("\n")
         event_id, intent_id, sequence, agent_id, name = json.loads(header)
         return cls(int(event_id), str(intent_id), int(sequence), agent_id, name, encoded if name is not None else None)
+
+
+def layer_is_local() -> bool:
+    """True with the in-memory channel layer (embedded mode): it reaches only this process."""
+    return settings.CHANNEL_LAYERS.get("default", {}).get("BACKEND", "").endswith("InMemoryChannelLayer")
 
 
 def note_for(event) -> Note:
@@ -110,9 +122,8 @@ class Siblings:
 
     @staticmethod
     def directory() -> Path | None:
-        backend = settings.CHANNEL_LAYERS.get("default", {}).get("BACKEND", "")
         data_dir = getattr(settings, "DATA_DIR", None)
-        if not backend.endswith("InMemoryChannelLayer") or data_dir is None:
+        if not layer_is_local() or data_dir is None:
             return None
         path = Path(data_dir) / "streams"
         if len(str(path)) + 12 > _MAX_SOCKET_PATH:

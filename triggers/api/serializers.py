@@ -5,9 +5,8 @@ from __future__ import annotations
 
 from rest_framework import serializers
 
-from openintent_project.api.serializers import ProtocolSerializer
-
 from openintent_project.api.fields import AnyJSONField, ObjectField, StrictBooleanField, StrictCharField
+from openintent_project.api.serializers import ProtocolSerializer
 
 from ..models import Deduplication, FireOutcome, FireSource
 

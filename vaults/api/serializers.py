@@ -4,12 +4,11 @@ from __future__ import annotations
 
 from rest_framework import serializers
 
-from openintent_project.api.serializers import ProtocolSerializer
-
 from openintent_project.api.fields import (
     AnyJSONField, ObjectField, StrictBooleanField, StrictCharField, StrictIntegerField, StringListField,
     TimestampField,
 )
+from openintent_project.api.serializers import ProtocolSerializer
 
 from ..models import AuthType, InvocationStatus
 
