@@ -1,8 +1,9 @@
 """``openintent-server``: run the whole server.
 
-Migrates, then starts the ASGI web server (daphne; with ``--web-processes`` > 1 one process
-per SO_REUSEPORT socket on the same port), a Celery worker and Celery beat, restarts a process
-that dies, and stops them all on Ctrl-C or SIGTERM. With no ``--database-url``/``DATABASE_URL`` it is the embedded default:
+Migrates, then starts the ASGI web server (daphne, through ``openintent_project.web``; with
+``--web-processes`` > 1 one process per SO_REUSEPORT socket on the same port), a Celery worker
+and Celery beat, restarts a process that dies, and stops them all on Ctrl-C or SIGTERM. With
+no ``--database-url``/``DATABASE_URL`` it is the embedded default:
 SQLite, a file-based broker, no other service. In production run the same three roles as
 separate processes (see README), with exactly one beat.
 """
@@ -87,7 +88,7 @@ def main(argv: list[str] | None = None) -> int:
     for sock in web_sockets:
         # Verbosity 0 keeps daphne from writing an access line per request unless asked;
         # errors are logged by Django either way.
-        roles.append(([python, "-m", "daphne", "--fd", str(sock.fileno()), "--proxy-headers", "-v", "0",
+        roles.append(([python, "-m", "openintent_project.web", "--fd", str(sock.fileno()), "--proxy-headers", "-v", "0",
                        *access_log, "openintent_project.asgi:application"], (sock.fileno(),)))
     if not args.no_worker:
         roles.append(([python, "-m", "celery", "-A", "openintent_project", "worker", "--loglevel", "INFO",
@@ -138,7 +139,7 @@ def _supervise(roles: list[tuple[list[str], tuple[int, ...]]], env: dict) -> int
                 continue
             now = time.monotonic()
             restarts = [t for t in restarts if now - t < 60] + [now]
-            name = "web process" if "daphne" in child.args else f"celery {child.args[5]}"
+            name = "web process" if "openintent_project.web" in child.args else f"celery {child.args[5]}"
             if len(restarts) > MAX_RESTARTS_PER_MINUTE:
                 print(f"{name} exited with {child.returncode}; too many restarts, stopping", file=sys.stderr, flush=True)
                 exit_code = child.returncode or 1

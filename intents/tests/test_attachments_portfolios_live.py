@@ -71,6 +71,23 @@ def test_content_round_trip_over_http(live_server_url, client):
     assert requests.get(by_json["storage_url"], headers=headers).status_code == 404
 
 
+def test_malformed_multipart_upload_gets_the_protocol_error(live_server_url, client):
+    """The web processes leave form parsing to Django (openintent_project.web): a broken
+    multipart body gets the protocol's 400 body, not a bare page from Twisted, and the
+    connection stays usable."""
+    intent = client.create_intent("Broken upload")
+    with requests.Session() as session:
+        session.headers.update({"X-API-Key": "dev-user-key", "X-Agent-ID": "agent-x"})
+        # No boundary: not multipart at all (Twisted answered this with a bare 400 and hung up).
+        response = session.post(f"{live_server_url}/api/v1/intents/{intent.id}/attachments",
+                                data=b"just bytes", headers={"Content-Type": "multipart/form-data"})
+        assert response.status_code == 400
+        assert response.headers["Content-Type"].startswith("application/json")
+        assert "detail" in response.json()
+        assert session.get(f"{live_server_url}/api/v1/intents/{intent.id}/attachments").status_code == 200
+    assert client.get_attachments(intent.id) == []
+
+
 def test_official_client_portfolios(client):
     portfolio = client.create_portfolio("Launch", governance_policy={"require_all_completed": True})
     assert portfolio.description == "" and portfolio.status == PortfolioStatus.ACTIVE

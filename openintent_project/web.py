@@ -1,0 +1,61 @@
+"""A web process: daphne's own command line, with two of Twisted's per-request chores off.
+
+    python -m openintent_project.web [daphne's options] openintent_project.asgi:application
+
+takes exactly daphne's options (``openintent-server`` starts its web processes this way).
+What it changes, and why:
+
+- **No form parsing in Twisted.** ``twisted.web`` parses every POST's ``Content-Type`` with
+  the standard library's ``email`` package (0.1-0.2 ms a request here) to find form and
+  multipart bodies, and then parses those bodies into ``request.args``, which daphne never
+  reads: Django parses the body it is handed. Off, a JSON write is cheaper, a multipart upload
+  is not parsed twice, and a malformed one gets the protocol's 400 from Django instead of a
+  bare one from Twisted. (``parsePOSTFormSubmission`` is Twisted's own switch for this.)
+- **No Twisted access-log line.** ``HTTPFactory.log`` formats a combined-log line for every
+  request and hands it to Twisted's legacy log, which daphne sends nowhere. Daphne's own
+  access log (``--access-log``) is separate and still works.
+
+Both are in ``LeanHTTPFactory``, which daphne's server builds in place of its
+``HTTPFactory``: daphne creates that factory inside ``Server.run`` and offers no hook, so the
+name is replaced in ``daphne.server`` before the server starts. WebSocket upgrades, streaming
+responses and timeouts are daphne's, unchanged.
+"""
+
+from __future__ import annotations
+
+import sys
+
+# Importing daphne.server installs Twisted's asyncio reactor, which must happen before
+# anything else imports twisted.internet.reactor: first, as daphne's own entry point does.
+import daphne.server  # isort:skip
+from daphne.cli import CommandLineInterface
+from daphne.http_protocol import HTTPFactory, WebRequest
+
+class LeanWebRequest(WebRequest):
+    """A request that leaves its body to the application (see the module docstring)."""
+
+    def __init__(self, channel, *args, **kwargs):
+        super().__init__(channel, *args, parsePOSTFormSubmission=False, **kwargs)
+
+
+class LeanHTTPFactory(HTTPFactory):
+    def buildProtocol(self, addr):
+        protocol = super().buildProtocol(addr)
+        protocol.requestFactory = LeanWebRequest
+        return protocol
+
+    def log(self, request) -> None:
+        """Twisted's per-request access line: daphne discards it, so it is not built."""
+
+
+def install() -> None:
+    daphne.server.HTTPFactory = LeanHTTPFactory
+
+
+def main(argv: list[str] | None = None) -> None:
+    install()
+    CommandLineInterface().run(sys.argv[1:] if argv is None else argv)
+
+
+if __name__ == "__main__":
+    main()
