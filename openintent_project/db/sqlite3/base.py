@@ -13,15 +13,35 @@ concurrency 8). So a writer first queues on two locks and only then runs ``BEGIN
 Both are released the moment the transaction ends. SQLite's own lock and busy timeout remain
 for anyone who writes without these locks (the sqlite3 shell, a single autocommit UPDATE).
 In-memory databases have no file and use the process lock alone.
+
+Checkpoints run beside the writers, not inside them. SQLite copies the WAL back into the
+database (a checkpoint, with an fsync) in the commit that takes the WAL past
+``wal_autocheckpoint`` pages: 5-10 ms here, every fiftieth write or so, while that writer
+still holds the write lock and every other writer waits for it. Here every
+``CHECKPOINT_EVERY`` write transactions of a process wake a background thread that checkpoints
+on its own connection (``PASSIVE``: it neither waits for nor blocks readers and writers), and
+SQLite's own checkpoint stays as a safety net at ``AUTOCHECKPOINT_PAGES``, should the thread
+ever fall behind.
 """
 
 from __future__ import annotations
 
 import fcntl
+import logging
 import os
+import sqlite3
 import threading
 
 from django.db.backends.sqlite3 import base
+
+log = logging.getLogger(__name__)
+
+# Write transactions of one process between two background checkpoints. A write adds a few
+# pages to the WAL (about 20 for a new intent with its event and stream frame), so this
+# keeps the WAL near SQLite's default threshold of 1,000 pages.
+CHECKPOINT_EVERY = 50
+# SQLite's own checkpoint in the committing writer, kept only as a safety net (40 MB).
+AUTOCHECKPOINT_PAGES = 10_000
 
 _process_write_lock = threading.Lock()
 # One open lock file per (process, database): an inherited descriptor would share its lock
@@ -42,15 +62,88 @@ def _lock_file_for(database_name: str) -> int | None:
         return fd
 
 
+class Checkpointer:
+    """One daemon thread per process that checkpoints the WAL of each database it was asked
+    for, on a connection of its own. ``request`` never blocks: it wakes the thread."""
+
+    def __init__(self) -> None:
+        self._guard = threading.Lock()
+        self._wanted = threading.Event()
+        self._databases: set[str] = set()
+        self._thread: threading.Thread | None = None
+        # (busy, WAL frames, frames checkpointed) of the last checkpoint, and how many ran.
+        self.last_result: tuple[int, int, int] | None = None
+        self.runs = 0
+
+    def request(self, database_name: str) -> None:
+        with self._guard:
+            self._databases.add(database_name)
+            if self._thread is None:
+                self._thread = threading.Thread(target=self._run, name="sqlite-checkpoint", daemon=True)
+                self._thread.start()
+        self._wanted.set()
+
+    def _run(self) -> None:
+        connections: dict[str, sqlite3.Connection] = {}
+        while True:
+            self._wanted.wait()
+            self._wanted.clear()
+            with self._guard:
+                databases = list(self._databases)
+            for name in databases:
+                try:
+                    if name not in connections:
+                        connections[name] = sqlite3.connect(name, isolation_level=None, check_same_thread=False)
+                        connections[name].execute("PRAGMA synchronous=NORMAL")
+                    self.last_result = connections[name].execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
+                    self.runs += 1
+                except sqlite3.Error:  # the next request tries again; SQLite's own is the net
+                    log.warning("WAL checkpoint of %s failed", name, exc_info=True)
+                    connections.pop(name, None)
+
+
+checkpointer = Checkpointer()
+_writes_since_checkpoint = 0
+
+
+def _reset_after_fork() -> None:
+    # A forked child (Celery's prefork pool) has none of the parent's threads: it starts its
+    # own checkpointer when it needs one.
+    global checkpointer, _writes_since_checkpoint
+    checkpointer = Checkpointer()
+    _writes_since_checkpoint = 0
+
+
+os.register_at_fork(after_in_child=_reset_after_fork)
+
+
+def _wrote(database_name: str) -> None:
+    """A write transaction of this process ended (under the process lock)."""
+    global _writes_since_checkpoint
+    _writes_since_checkpoint += 1
+    if _writes_since_checkpoint >= CHECKPOINT_EVERY:
+        _writes_since_checkpoint = 0
+        checkpointer.request(database_name)
+
+
 class DatabaseWrapper(base.DatabaseWrapper):
     _holds_write_lock = False
     _held_lock_file: int | None = None
+
+    def get_new_connection(self, conn_params):
+        connection = super().get_new_connection(conn_params)
+        if self._lock_file() is not None:
+            connection.execute(f"PRAGMA wal_autocheckpoint={AUTOCHECKPOINT_PAGES}")
+        return connection
+
+    def _lock_file(self) -> int | None:
+        return _lock_file_for(str(self.settings_dict["NAME"]))
 
     def _start_transaction_under_autocommit(self):
         _process_write_lock.acquire()
         self._holds_write_lock = True
         try:
-            lock_file = _lock_file_for(str(self.settings_dict["NAME"]))
+            lock_file = self._lock_file()
             if lock_file is not None:
                 fcntl.flock(lock_file, fcntl.LOCK_EX)  # blocks without holding the GIL
                 self._held_lock_file = lock_file
@@ -75,9 +168,12 @@ class DatabaseWrapper(base.DatabaseWrapper):
             self._release_write_lock()
 
     def _release_write_lock(self):
-        if self._held_lock_file is not None:
+        wrote_to_file = self._held_lock_file is not None
+        if wrote_to_file:
             fcntl.flock(self._held_lock_file, fcntl.LOCK_UN)
             self._held_lock_file = None
         if self._holds_write_lock:
             self._holds_write_lock = False
+            if wrote_to_file:
+                _wrote(str(self.settings_dict["NAME"]))
             _process_write_lock.release()
