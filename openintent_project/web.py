@@ -31,6 +31,7 @@ import daphne.server  # isort:skip
 from daphne.cli import CommandLineInterface
 from daphne.http_protocol import HTTPFactory, WebRequest
 
+
 class LeanWebRequest(WebRequest):
     """A request that leaves its body to the application (see the module docstring)."""
 
