@@ -24,6 +24,18 @@ PG_ADMIN_DSN = os.environ.get("OPENINTENT_TEST_PG_DSN", "postgresql://postgres@1
 REDIS_HOST, REDIS_PORT = "127.0.0.1", 6379
 
 
+def wait_for(predicate, timeout: float = 20.0, interval: float = 0.2):
+    """Poll ``predicate`` until it returns something truthy (returned) or ``timeout`` seconds
+    pass; then its last value, so ``assert wait_for(...)`` fails with the state it saw."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(interval)
+    return predicate()
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))

@@ -15,7 +15,7 @@ from openintent import AsyncOpenIntentClient, OpenIntentClient
 from openintent.exceptions import LeaseConflictError, NotFoundError, ValidationError
 from openintent.models import LeaseStatus, RetryStrategy
 
-from openintent_project.testing import LiveServer
+from openintent_project.testing import LiveServer, wait_for
 
 pytestmark = pytest.mark.live
 
@@ -37,16 +37,6 @@ def raw_events(url: str, intent_id: str, event_type: str) -> list[dict]:
                             headers=headers("reader"), timeout=10)
     assert response.status_code == 200, response.text
     return response.json()
-
-
-def wait_for(predicate, timeout: float = 20.0, interval: float = 0.2):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(interval)
-    return predicate()
 
 
 # --- interop with the official client -----------------------------------------------------------

@@ -11,7 +11,7 @@ import time
 import pytest
 import requests
 
-from openintent_project.testing import LiveServer
+from openintent_project.testing import LiveServer, wait_for
 
 from .sse_helpers import KEY, create_intent, post_event
 from .webhook_receiver import Receiver, SilentReceiver, verify
@@ -51,16 +51,6 @@ def deliveries(server, subscription_id: str) -> list[tuple]:
         ).fetchall()
     finally:
         db.close()
-
-
-def wait_for(predicate, timeout: float):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.3)
-    return predicate()
 
 
 def test_receiver_failing_twice_gets_the_event_on_the_third_attempt_signed(server):

@@ -9,15 +9,7 @@ import pytest
 from django.db import connections, transaction
 
 from openintent_project.db.sqlite3 import base
-
-
-def _wait_for(predicate, seconds: float = 5.0) -> bool:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.01)
-    return predicate()
+from openintent_project.testing import wait_for
 
 
 def _wal_database(path) -> tuple[str, sqlite3.Connection]:
@@ -39,7 +31,7 @@ def test_checkpointer_copies_the_whole_wal_back_on_its_own_thread(tmp_path):
 
     checkpointer.request(name)
 
-    assert _wait_for(lambda: checkpointer.runs >= 1)
+    assert wait_for(lambda: checkpointer.runs >= 1, timeout=5, interval=0.01)
     busy, wal_frames, checkpointed = checkpointer.last_result
     assert busy == 0
     assert wal_frames > 0 and checkpointed == wal_frames
@@ -57,7 +49,7 @@ def test_checkpointer_survives_a_database_it_cannot_open(tmp_path):
 
     checkpointer.request(good)
 
-    assert _wait_for(lambda: checkpointer.last_result is not None and checkpointer.last_result[1] > 0)
+    assert wait_for(lambda: checkpointer.last_result is not None and checkpointer.last_result[1] > 0, timeout=5, interval=0.01)
     writer.close()
 
 

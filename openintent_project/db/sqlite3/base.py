@@ -50,8 +50,12 @@ _lock_files: dict[tuple[int, str], int] = {}
 _lock_files_guard = threading.Lock()
 
 
+def _is_file_database(database_name: str) -> bool:
+    return bool(database_name) and database_name != ":memory:" and not database_name.startswith("file:")
+
+
 def _lock_file_for(database_name: str) -> int | None:
-    if not database_name or database_name == ":memory:" or database_name.startswith("file:"):
+    if not _is_file_database(database_name):
         return None
     key = (os.getpid(), database_name)
     with _lock_files_guard:
@@ -93,7 +97,7 @@ class Checkpointer:
             for name in databases:
                 try:
                     if name not in connections:
-                        connections[name] = sqlite3.connect(name, isolation_level=None, check_same_thread=False)
+                        connections[name] = sqlite3.connect(name, isolation_level=None)
                         connections[name].execute("PRAGMA synchronous=NORMAL")
                     self.last_result = connections[name].execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
                     self.runs += 1
@@ -130,20 +134,21 @@ class DatabaseWrapper(base.DatabaseWrapper):
     _holds_write_lock = False
     _held_lock_file: int | None = None
 
+    @property
+    def _database_name(self) -> str:
+        return str(self.settings_dict["NAME"])
+
     def get_new_connection(self, conn_params):
         connection = super().get_new_connection(conn_params)
-        if self._lock_file() is not None:
+        if _is_file_database(self._database_name):
             connection.execute(f"PRAGMA wal_autocheckpoint={AUTOCHECKPOINT_PAGES}")
         return connection
-
-    def _lock_file(self) -> int | None:
-        return _lock_file_for(str(self.settings_dict["NAME"]))
 
     def _start_transaction_under_autocommit(self):
         _process_write_lock.acquire()
         self._holds_write_lock = True
         try:
-            lock_file = self._lock_file()
+            lock_file = _lock_file_for(self._database_name)
             if lock_file is not None:
                 fcntl.flock(lock_file, fcntl.LOCK_EX)  # blocks without holding the GIL
                 self._held_lock_file = lock_file
@@ -175,5 +180,5 @@ class DatabaseWrapper(base.DatabaseWrapper):
         if self._holds_write_lock:
             self._holds_write_lock = False
             if wrote_to_file:
-                _wrote(str(self.settings_dict["NAME"]))
+                _wrote(self._database_name)
             _process_write_lock.release()
