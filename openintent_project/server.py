@@ -33,6 +33,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--no-beat", action="store_true", help="do not start Celery beat")
     parser.add_argument("--no-migrate", action="store_true")
     parser.add_argument("--access-log", default=None, help="write an HTTP access log here ('-' for stdout)")
+    parser.add_argument("--no-cpu-pinning", action="store_true",
+                        help="let the OS move web processes between CPUs (default: each keeps to one)")
     return parser
 
 
@@ -61,6 +63,24 @@ def _web_sockets(host: str, port: int, count: int) -> list[socket.socket]:
     return [shared] * count
 
 
+def web_process_cpus(count: int) -> list[int | None]:
+    """The CPU each of ``count`` web processes keeps to (``openintent_project.web --cpu``, see
+    there why): the CPUs this server may use, in turn, so that processes share a CPU only when
+    there are more of them than CPUs. None (not pinned) where there is one CPU or no affinity
+    call (not Linux)."""
+    if not hasattr(os, "sched_getaffinity"):
+        return [None] * count
+    cpus = sorted(os.sched_getaffinity(0))
+    if len(cpus) < 2:
+        return [None] * count
+    return [cpus[index % len(cpus)] for index in range(count)]
+
+
+def _pinning_text(cpus: list[int | None]) -> str:
+    pinned = [str(cpu) for cpu in cpus if cpu is not None]
+    return f" (on CPU {', '.join(pinned)})" if pinned else ""
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", DEFAULT_SETTINGS)
@@ -85,11 +105,13 @@ def main(argv: list[str] | None = None) -> int:
     access_log = ["--access-log", args.access_log] if args.access_log else []
     roles: list[tuple[list[str], tuple[int, ...]]] = []
     web_sockets = _web_sockets(args.host, args.port, max(1, args.web_processes))  # kept open (and alive) here
-    for sock in web_sockets:
+    cpus = [None] * len(web_sockets) if args.no_cpu_pinning else web_process_cpus(len(web_sockets))
+    for sock, cpu in zip(web_sockets, cpus):
+        pinning = [] if cpu is None else ["--cpu", str(cpu)]
         # Verbosity 0 keeps daphne from writing an access line per request unless asked;
         # errors are logged by Django either way.
-        roles.append(([python, "-m", "openintent_project.web", "--fd", str(sock.fileno()), "--proxy-headers", "-v", "0",
-                       *access_log, "openintent_project.asgi:application"], (sock.fileno(),)))
+        roles.append(([python, "-m", "openintent_project.web", *pinning, "--fd", str(sock.fileno()), "--proxy-headers",
+                       "-v", "0", *access_log, "openintent_project.asgi:application"], (sock.fileno(),)))
     if not args.no_worker:
         roles.append(([python, "-m", "celery", "-A", "openintent_project", "worker", "--loglevel", "INFO",
                        "--concurrency", str(args.worker_concurrency), "--without-gossip", "--without-mingle"], ()))
@@ -103,7 +125,7 @@ def main(argv: list[str] | None = None) -> int:
     if keys:
         print(f"API key: {keys[0]}  (send it as X-API-Key)", flush=True)
     print(f"Database: {settings.DATABASES['default']['ENGINE'].rsplit('.', 1)[-1]}; "
-          f"web processes: {args.web_processes}; worker: {not args.no_worker}; beat: {not args.no_beat}. "
+          f"web processes: {args.web_processes}{_pinning_text(cpus)}; worker: {not args.no_worker}; beat: {not args.no_beat}. "
           "Ctrl-C stops everything.", flush=True)
     if args.web_processes > 1 and not settings.REDIS_URL:
         print("Note: several web processes without REDIS_URL: stored events reach every stream, "
