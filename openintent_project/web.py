@@ -66,6 +66,9 @@ def install() -> None:
 def pin_to_cpu(cpu: int) -> None:
     """Keep this process, and every thread it starts from now on, on ``cpu``. Called before
     daphne starts, so that no thread predates it (a thread keeps the CPUs it started with)."""
+    allowed = sorted(os.sched_getaffinity(0))
+    if cpu not in allowed:
+        raise SystemExit(f"--cpu {cpu}: this process may only use CPU {', '.join(map(str, allowed))}")
     os.sched_setaffinity(0, {cpu})
 
 

@@ -37,6 +37,14 @@ def test_web_takes_cpu_and_hands_every_other_option_to_daphne(monkeypatch):
                       ["-p", "8001", "openintent_project.asgi:application"]]
 
 
+@needs_two_cpus
+def test_a_cpu_the_process_may_not_use_is_refused_clearly(monkeypatch):
+    refused = max(os.sched_getaffinity(0)) + 1
+    monkeypatch.setattr(os, "sched_setaffinity", lambda pid, cpus: pytest.fail("must not be called"))
+    with pytest.raises(SystemExit, match=f"--cpu {refused}: this process may only use CPU"):
+        web.pin_to_cpu(refused)
+
+
 def _web_process_ids(supervisor_pid: int) -> list[int]:
     found = []
     for entry in Path("/proc").iterdir():
