@@ -20,8 +20,10 @@ way). What it changes, and why:
   different CPUs each wake-up is an interrupt to the other CPU, 40-50 µs on this project's
   (virtual) machine; on one CPU it is a switch, about 10 µs: a bare round trip took 100 µs
   unpinned and 25 µs pinned. A process gains nothing from a second CPU for its Python code
-  (the GIL lets one thread run it at a time), so pinning costs it nothing but the overlap of
-  SQLite's own C code with Python, while it leaves the other CPUs to the other processes.
+  (the GIL lets one thread run it at a time), so pinning costs it only the overlap of
+  SQLite's own C code with Python, and the chance to move to an idle CPU while another
+  process is busy on its own; in return the other CPUs are left to the other processes.
+  ``openintent-server`` gives each web process a CPU of its own while there are enough.
 
 The first two are in ``LeanHTTPFactory``, which daphne's server builds in place of its
 ``HTTPFactory``: daphne creates that factory inside ``Server.run`` and offers no hook, so the

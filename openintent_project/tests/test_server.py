@@ -29,6 +29,7 @@ def test_nothing_is_pinned_with_one_cpu_or_without_affinity(monkeypatch):
 def test_web_takes_cpu_and_hands_every_other_option_to_daphne(monkeypatch):
     pinned, handed = [], []
     monkeypatch.setattr(web, "pin_to_cpu", pinned.append)
+    monkeypatch.setattr(web, "install", lambda: None)
     monkeypatch.setattr(web.CommandLineInterface, "run", lambda self, argv: handed.append(argv))
     web.main(["--cpu", "1", "-v", "0", "--fd", "5", "openintent_project.asgi:application"])
     web.main(["-p", "8001", "openintent_project.asgi:application"])
