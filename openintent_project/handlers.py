@@ -106,7 +106,32 @@ class _Response:
         return lambda data: None  # the legacy write() callable; Django never uses it
 
 
+class Handled:
+    """A response Django produced: its status and headers, the first part of its body, and,
+    for a body larger than BUFFER_BYTES, the rest still to be read (``ThreadedWSGIApplication.more``)."""
+
+    __slots__ = ("status", "headers", "body", "rest", "slot")
+
+    def __init__(self, response: _Response, body: bytes, rest: "_Stream | None", slot: int) -> None:
+        self.status = response.status
+        self.headers = response.headers
+        self.body = body
+        self.rest = rest
+        self.slot = slot
+
+    @property
+    def streamed(self) -> bool:
+        return self.rest is not None
+
+
 class ThreadedWSGIApplication:
+    """Django's WSGI handler run on a few long-lived request threads, for an event loop.
+
+    It is an ASGI application (``__call__``), which is how Channels routes to it, and it also
+    offers the steps underneath to the web process's own HTTP protocol
+    (``openintent_project.lean_http``): ``handle`` an environ, then, for a streamed body,
+    ``more`` until it returns None and ``finish``."""
+
     def __init__(self, wsgi_application, threads: int = 4):
         self.wsgi_application = wsgi_application
         self._executors = [
@@ -117,8 +142,6 @@ class ThreadedWSGIApplication:
     async def __call__(self, scope, receive, send) -> None:
         if scope["type"] != "http":
             raise ValueError(f"HTTP only, not {scope['type']}")
-        global _serving_loop
-        _serving_loop = asyncio.get_running_loop()
         with SpooledTemporaryFile(max_size=65536) as body:
             while True:
                 message = await receive()
@@ -127,13 +150,57 @@ class ThreadedWSGIApplication:
                 body.write(message.get("body", b""))
                 if not message.get("more_body"):
                     break
+            length = body.tell()
             body.seek(0)
-            slot = min(range(len(self._in_flight)), key=self._in_flight.__getitem__)
-            self._in_flight[slot] += 1
+            handled = await self.handle(wsgi_environ(scope, body, length))
+            headers = handled.headers
+            if not handled.streamed and not any(name == b"content-length" for name, _ in headers):
+                # The whole body is here: say its length, so the server need not chunk it.
+                headers.append((b"content-length", str(len(handled.body)).encode()))
+            await send({"type": "http.response.start", "status": handled.status, "headers": headers})
+            if not handled.streamed:
+                await send({"type": "http.response.body", "body": handled.body})
+                return
             try:
-                await self._respond(self._executors[slot], scope, body, send)
+                chunk = handled.body
+                while True:
+                    following = await self.more(handled)
+                    await send({"type": "http.response.body", "body": chunk, "more_body": following is not None})
+                    if following is None:
+                        break
+                    chunk = following
             finally:
-                self._in_flight[slot] -= 1
+                await self.finish(handled)
+
+    async def handle(self, environ: dict) -> Handled:
+        """Run Django for ``environ`` on the least busy request thread. A streamed response
+        keeps its thread (the one that opened its iterator) until ``finish``."""
+        global _serving_loop
+        _serving_loop = asyncio.get_running_loop()
+        slot = min(range(len(self._in_flight)), key=self._in_flight.__getitem__)
+        self._in_flight[slot] += 1
+        try:
+            response, body, rest = await self._in_thread(self._executors[slot], self._start, environ)
+        except BaseException:
+            self._in_flight[slot] -= 1
+            raise
+        if rest is None:
+            self._in_flight[slot] -= 1
+        return Handled(response, body, rest, slot)
+
+    async def more(self, handled: Handled) -> bytes | None:
+        """The next part of a streamed body, None at its end."""
+        return await self._in_thread(self._executors[handled.slot], self._read, handled.rest)
+
+    async def finish(self, handled: Handled) -> None:
+        """Close a streamed response (also when it was not read to the end)."""
+        if handled.rest is None:
+            return
+        try:
+            await self._in_thread(self._executors[handled.slot], self._close, handled.rest)
+        finally:
+            handled.rest = None
+            self._in_flight[handled.slot] -= 1
 
     async def _in_thread(self, executor, function, *args):
         """``function(*args)`` on the request thread; then, here on the loop, the callbacks it
@@ -151,30 +218,9 @@ class ThreadedWSGIApplication:
             raise error
         return outcome
 
-    async def _respond(self, executor, scope, body, send) -> None:
-        response, first, rest = await self._in_thread(executor, self._start, scope, body)
-        if rest is None and not any(name == b"content-length" for name, _ in response.headers):
-            # The whole body is here: say its length, so the server need not chunk it.
-            response.headers.append((b"content-length", str(len(first)).encode()))
-        await send({"type": "http.response.start", "status": response.status, "headers": response.headers})
-        if rest is None:
-            await send({"type": "http.response.body", "body": first})
-            return
-        try:
-            chunk = first
-            while True:
-                following = await self._in_thread(executor, self._read, rest)
-                await send({"type": "http.response.body", "body": chunk, "more_body": following is not None})
-                if following is None:
-                    break
-                chunk = following
-        finally:
-            await self._in_thread(executor, self._close, rest)
-
-    def _start(self, scope, body) -> tuple[_Response, bytes, Any]:
+    def _start(self, environ: dict) -> tuple[_Response, bytes, Any]:
         """In the worker thread: run Django, read the body up to BUFFER_BYTES. Returns the
         remaining iterator only when there is more to stream."""
-        environ = wsgi_environ(scope, body)
         response = _Response()
         result = self.wsgi_application(environ, response.start_response)
         iterator = iter(result)
@@ -217,8 +263,10 @@ def _collecting_callbacks(function, args) -> tuple[list, Any, BaseException | No
         _request_thread.pending = None
 
 
-def wsgi_environ(scope: dict, body) -> dict:
-    """The WSGI environ (PEP 3333) of an ASGI HTTP scope."""
+def wsgi_environ(scope: dict, body, body_length: int | None = None) -> dict:
+    """The WSGI environ (PEP 3333) of an ASGI HTTP scope. ``body_length``, when known, is
+    the length of the body as received: it is what Django reads, also when the client sent
+    the body chunked, without a Content-Length."""
     script_name = scope.get("root_path", "").encode("utf8").decode("latin1")
     path_info = scope["path"].encode("utf8").decode("latin1")
     if script_name and path_info.startswith(script_name):
@@ -251,6 +299,8 @@ def wsgi_environ(scope: dict, body) -> dict:
         else:
             key = f"HTTP_{name}"
             environ[key] = f"{environ[key]},{value}" if key in environ else value
+    if body_length is not None:
+        environ["CONTENT_LENGTH"] = str(body_length)
     return environ
 
 

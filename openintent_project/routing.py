@@ -16,3 +16,10 @@ http_stream_routes: list = [
 websocket_routes: list = [
     re_path(rf"^ws/v1/{_KIND}/{_TARGET}$", StreamWebSocketConsumer.as_asgi()),
 ]
+
+
+def is_stream_path(path: str) -> bool:
+    """Whether an HTTP request for ``path`` goes to a stream consumer (as URLRouter routes
+    it: the leading slash off)."""
+    relative = path[1:] if path.startswith("/") else path
+    return any(route.pattern.regex.search(relative) for route in http_stream_routes)

@@ -131,3 +131,28 @@ def test_other_threads_wake_the_loop_at_once():
     finally:
         handlers._serving_loop = None
     assert ran == [threading.get_ident()]  # asyncio.run's loop runs on this thread
+
+
+def test_a_body_without_a_content_length_is_read_as_received():
+    """A chunked upload reaches the application in pieces, with no Content-Length: Django
+    reads CONTENT_LENGTH bytes, so it must be the length received."""
+    seen = []
+
+    def wsgi_app(environ, start_response):
+        seen.append((environ["CONTENT_LENGTH"], environ["wsgi.input"].read(int(environ["CONTENT_LENGTH"]))))
+        start_response("200 OK", [("Content-Type", "text/plain")])
+        return [b"ok"]
+
+    messages = iter([{"type": "http.request", "body": b'{"a":', "more_body": True},
+                     {"type": "http.request", "body": b" 1}", "more_body": False}])
+
+    async def receive():
+        return next(messages)
+
+    async def send(message):
+        pass
+
+    scope = {"type": "http", "method": "POST", "path": "/", "query_string": b"",
+             "headers": [(b"transfer-encoding", b"chunked")]}
+    asyncio.run(ThreadedWSGIApplication(wsgi_app, threads=1)(scope, receive, send))
+    assert seen == [("8", b'{"a": 1}')]

@@ -92,3 +92,15 @@ def test_no_cpu_pinning_leaves_web_processes_free():
         unpinned = os.sched_getaffinity(_web_process_ids(free.process.pid)[0])
     assert len(live_pinned) == 1
     assert unpinned == os.sched_getaffinity(0)
+
+
+def test_our_application_is_served_by_the_lean_protocol_and_others_by_daphne():
+    from types import SimpleNamespace
+
+    from openintent_project import asgi
+    from openintent_project.lean_http import LeanHTTPFactory
+
+    ours = web.http_factory(SimpleNamespace(application=asgi.application))
+    assert isinstance(ours, LeanHTTPFactory) and isinstance(ours.daphne, web.DaphneHTTPFactory)
+    assert ours.application is asgi.django_asgi_app
+    assert isinstance(web.http_factory(SimpleNamespace(application=object())), web.DaphneHTTPFactory)
