@@ -19,7 +19,8 @@ A request for a stream route (``routing.is_stream_path``: SSE) or with an ``Upgr
 daphne's own protocol, as if they had just arrived, and daphne serves it and whatever follows
 on that connection, exactly as before. Proxy headers (``--proxy-headers``), the
 ``Daphne-Root-Path`` header, daphne's rule of dropping header names with an underscore and
-its access log (``--access-log``) apply here as in daphne.
+its access log (``--access-log``) apply here as in daphne. A connection idle for
+``OPENINTENT_HTTP_IDLE_SECONDS`` (no request being sent or answered) is closed.
 """
 
 from __future__ import annotations
@@ -29,13 +30,14 @@ import collections
 import io
 import logging
 import time
+import weakref
 from http import HTTPStatus
 from tempfile import SpooledTemporaryFile
 from urllib.parse import unquote
 
 import httptools
 from daphne.utils import parse_x_forwarded_for
-from twisted.internet import protocol
+from twisted.internet import protocol, task
 from twisted.internet.interfaces import IPushProducer
 from twisted.protocols.policies import ProtocolWrapper
 from zope.interface import implementer
@@ -117,6 +119,7 @@ class LeanHTTPProtocol(protocol.Protocol):
         self.stopped = False  # parsing stopped at a request for daphne
         self.response_started = False
         self._writable: asyncio.Future | None = None  # set while Twisted asks us to hold back
+        self.active_at = time.monotonic()  # last data received or answer finished
         self.client: list | None = None
         self.server: list | None = None
         # The request being parsed.
@@ -137,12 +140,14 @@ class LeanHTTPProtocol(protocol.Protocol):
         set_no_delay = getattr(self.transport, "setTcpNoDelay", None)
         if set_no_delay is not None:
             set_no_delay(True)  # a response goes out in one write; nothing to gain from Nagle
+        self.factory.connections.add(self)
 
     def connectionLost(self, reason=None) -> None:
         self.gone = True
         self._resume_writing()
 
     def dataReceived(self, data: bytes) -> None:
+        self.active_at = time.monotonic()
         if self.stopped:
             # Parsing stopped at a request for daphne (see on_message_complete), the last
             # one queued: what follows belongs to the connection's next owner.
@@ -162,6 +167,12 @@ class LeanHTTPProtocol(protocol.Protocol):
         if len(self.waiting) >= MAX_QUEUED_REQUESTS and not self.reading_paused:
             self.reading_paused = True
             self.transport.pauseProducing()
+
+    def idle_for(self, now: float) -> float:
+        """Seconds without a request being sent or answered (0 while one is)."""
+        if self.gone or self.busy or self.waiting:
+            return 0.0
+        return now - self.active_at
 
     def _refuse(self, status: int, message: str) -> None:
         self.gone = True
@@ -260,6 +271,7 @@ class LeanHTTPProtocol(protocol.Protocol):
             if self.factory.server.action_logger:
                 self._log(request, status, size, time.monotonic() - started)
         self.busy = self.response_started = False
+        self.active_at = time.monotonic()
         if self.reading_paused and len(self.waiting) < MAX_QUEUED_REQUESTS // 2 and not self.gone:
             self.reading_paused = False
             self.transport.resumeProducing()
@@ -412,17 +424,32 @@ class LeanHTTPFactory(protocol.Factory):
     """Builds ``LeanHTTPProtocol``; ``daphne`` is daphne's own factory, which connections are
     handed to."""
 
-    def __init__(self, server, daphne_factory, application: ThreadedWSGIApplication, is_stream_path) -> None:
+    def __init__(self, server, daphne_factory, application: ThreadedWSGIApplication, is_stream_path,
+                 idle_seconds: float) -> None:
         self.server = server
         self.daphne = daphne_factory
         self.application = application
         self.is_stream_path = is_stream_path
+        self.idle_seconds = idle_seconds
+        self.connections: weakref.WeakSet[LeanHTTPProtocol] = weakref.WeakSet()
+        self._sweeper = task.LoopingCall(self.close_idle_connections)
 
     def buildProtocol(self, addr):
         return LeanHTTPProtocol(self)
 
     def startFactory(self) -> None:
         self.daphne.doStart()
+        # Checked a few times per idle period, so a connection goes at most a quarter late.
+        self._sweeper.start(max(0.25, min(60.0, self.idle_seconds / 4)), now=False)
 
     def stopFactory(self) -> None:
+        if self._sweeper.running:
+            self._sweeper.stop()
         self.daphne.doStop()
+
+    def close_idle_connections(self) -> None:
+        now = time.monotonic()
+        for connection in list(self.connections):
+            if connection.idle_for(now) > self.idle_seconds:
+                connection.gone = True
+                connection.transport.loseConnection()

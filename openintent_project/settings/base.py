@@ -189,6 +189,9 @@ OPENINTENT_MAX_BODY_BYTES = env.int("OPENINTENT_MAX_BODY_BYTES", default=1024 * 
 OPENINTENT_PROTOCOL_VERSION = "0.1"
 # Long-lived threads per web process that run requests' synchronous code (see handlers.py).
 OPENINTENT_REQUEST_THREADS = env.int("OPENINTENT_REQUEST_THREADS", default=4)
+# A keep-alive connection with no request for this long is closed by the web process
+# (openintent_project/lean_http.py); clients reconnect as they would after any close.
+OPENINTENT_HTTP_IDLE_SECONDS = env.float("OPENINTENT_HTTP_IDLE_SECONDS", default=300.0)
 # Tests only: label responses with the serving process id (see ProcessIdMiddleware).
 OPENINTENT_EXPOSE_PROCESS_ID = env.bool("OPENINTENT_EXPOSE_PROCESS_ID", default=False)
 # RFC-0026 platform-level human retry policy, shown by /api/v1/server/config.

@@ -282,3 +282,19 @@ def test_the_access_log_has_a_line_for_each_plain_request():
         conn.close()
         lines = wait_for(lambda: [line for line in log_path.read_text().splitlines() if "/api/v1/" in line], timeout=10)
     assert '"GET /api/v1/intents?limit=1" 200' in lines[0] and '"GET /api/v1/nothing-here" 404' in lines[1]
+
+
+def test_an_idle_keep_alive_connection_is_closed_and_a_busy_one_is_not():
+    with LiveServer(web_processes=1, env={"OPENINTENT_HTTP_IDLE_SECONDS": "1"}) as server:
+        idle, busy = Connection(server), Connection(server)
+        idle.send(request("GET", "/.well-known/openintent.json"))
+        assert idle.response()[0] == 200
+        for _ in range(8):  # 2 s of requests, none more than 0.25 s apart
+            busy.send(request("GET", "/.well-known/openintent.json"))
+            assert busy.response()[0] == 200
+            time.sleep(0.25)
+        assert idle.closed()
+        busy.send(request("GET", "/.well-known/openintent.json"))
+        assert busy.response()[0] == 200
+        idle.close()
+        busy.close()
