@@ -210,8 +210,9 @@ def op_lease_cycle(api, worker):
 
 
 def op_discovery(api, worker):
-    """No database, no key: what the HTTP stack itself costs (daphne here, uvicorn in the
-    reference). Shown for context; it has no target."""
+    """No database, no key: what the HTTP stack costs (our web process's protocol and one
+    trip to a request thread here, uvicorn in the reference). Shown for context; it has no
+    target."""
     return lambda: api.call("GET", "/.well-known/openintent.json")[0] == 200
 
 
