@@ -28,6 +28,7 @@ from __future__ import annotations
 import asyncio
 import collections
 import io
+import json
 import logging
 import time
 import weakref
@@ -42,6 +43,7 @@ from twisted.internet.interfaces import IPushProducer
 from twisted.protocols.policies import ProtocolWrapper
 from zope.interface import implementer
 
+from openintent_project.errors import ProtocolError
 from openintent_project.handlers import ThreadedWSGIApplication, wsgi_environ
 
 log = logging.getLogger(__name__)
@@ -69,7 +71,7 @@ def status_line(status: int) -> bytes:
 
 def error_response(status: int, message: str) -> bytes:
     """A complete response in the protocol's error shape, closing the connection."""
-    body = ('{"detail": "%s", "message": "%s"}' % (message, message)).encode()
+    body = json.dumps(ProtocolError(message, status_code=status).body()).encode()
     return (status_line(status) + b"content-type: application/json\r\ncontent-length: %d\r\n"
             b"connection: close\r\n\r\n" % len(body) + body)
 
@@ -174,10 +176,14 @@ class LeanHTTPProtocol(protocol.Protocol):
             return 0.0
         return now - self.active_at
 
-    def _refuse(self, status: int, message: str) -> None:
+    def close(self) -> None:
+        """Close the connection once what was written has gone out."""
         self.gone = True
-        self.transport.write(error_response(status, message))
         self.transport.loseConnection()
+
+    def _refuse(self, status: int, message: str) -> None:
+        self.transport.write(error_response(status, message))
+        self.close()
 
     # --- httptools callbacks ---------------------------------------------------------------
 
@@ -200,13 +206,8 @@ class LeanHTTPProtocol(protocol.Protocol):
                 self._expect_continue = True
 
     def on_headers_complete(self) -> None:
-        if self._upgrade:
-            self._hand_over = True
-        else:
-            try:
-                self._hand_over = self.factory.is_stream_path(unquote(self._url.partition(b"?")[0].decode("ascii")))
-            except UnicodeDecodeError:
-                self._hand_over = False  # answered with a 400 when its turn comes
+        # (llhttp refuses a URL with bytes outside ASCII: it decodes.)
+        self._hand_over = self._upgrade or self.factory.is_stream_path(unquote(self._url.partition(b"?")[0].decode("ascii")))
         if self._expect_continue and not self._hand_over and not self.busy and not self.waiting:
             # The client waits for this before sending the body. (With answers still due
             # on this connection it is not sent: it would land among them; the client
@@ -250,19 +251,13 @@ class LeanHTTPProtocol(protocol.Protocol):
         started = time.monotonic()
         status, size = 500, 0
         try:
-            environ = self._environ(request)
-            if environ is None:
-                status = 400
-                self._refuse(400, "invalid characters in the request path or query")
-                return
-            handled = await self.factory.application.handle(environ)
+            handled = await self.factory.application.handle(self._environ(request))
             status = handled.status
             size = await self._write(request, handled)
         except Exception:
             log.exception("request %s %r failed", request.method, request.url)
             if self.response_started:
-                self.gone = True  # a broken body: only closing tells the client
-                self.transport.loseConnection()
+                self.close()  # a broken body: only closing tells the client
             elif not self.gone:
                 self._refuse(500, "internal server error")
         finally:
@@ -300,8 +295,7 @@ class LeanHTTPProtocol(protocol.Protocol):
             if not self.gone:
                 self.transport.write(b"".join(head))
                 if not keep_alive:
-                    self.gone = True
-                    self.transport.loseConnection()
+                    self.close()
             return len(handled.body)
 
         chunked = not length_given and request.http_version == "1.1"
@@ -332,17 +326,11 @@ class LeanHTTPProtocol(protocol.Protocol):
             if not self.gone:
                 self.transport.unregisterProducer()
         if not keep_alive and not self.gone:
-            self.gone = True
-            self.transport.loseConnection()
+            self.close()
         return size
 
-    def _environ(self, request: Request) -> dict | None:
-        path, _, query = request.url.partition(b"?")
-        try:
-            path_text = path.decode("ascii")
-            query.decode("ascii")
-        except UnicodeDecodeError:
-            return None
+    def _environ(self, request: Request) -> dict:
+        path, _, query = request.url.partition(b"?")  # ASCII: llhttp refuses anything else
         server = self.factory.server
         root_path = server.root_path
         headers = []
@@ -361,7 +349,7 @@ class LeanHTTPProtocol(protocol.Protocol):
                 server.proxy_forwarded_proto_header, client, scheme)
         scope = {
             "method": request.method.decode("ascii"),
-            "path": unquote(path_text),
+            "path": unquote(path.decode("ascii")),
             "root_path": root_path,
             "query_string": query,
             "http_version": request.http_version,
@@ -451,5 +439,4 @@ class LeanHTTPFactory(protocol.Factory):
         now = time.monotonic()
         for connection in list(self.connections):
             if connection.idle_for(now) > self.idle_seconds:
-                connection.gone = True
-                connection.transport.loseConnection()
+                connection.close()

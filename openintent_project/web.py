@@ -9,7 +9,7 @@ way). What it changes, and why:
   with the factory ``http_factory`` builds: for this project's application, the lean
   protocol, which parses with httptools and hands each request straight to the request
   threads (``ThreadedWSGIApplication``); it cut the CPU a read of one intent costs the web
-  process from about 900 to 580 µs here. Stream requests (SSE) and WebSocket upgrades are
+  process from 830-990 µs to about 560 µs here. Stream requests (SSE) and WebSocket upgrades are
   handed, with their connection, to daphne's own protocol. For any other application the
   factory is daphne's own.
 - **Daphne's own protocol does no form parsing in Twisted.** ``twisted.web`` parses every
