@@ -38,7 +38,7 @@ from urllib.parse import unquote
 
 import httptools
 from daphne.utils import parse_x_forwarded_for
-from twisted.internet import protocol, task
+from twisted.internet import protocol, task, tcp
 from twisted.internet.interfaces import IPushProducer
 from twisted.protocols.policies import ProtocolWrapper
 from zope.interface import implementer
@@ -293,7 +293,7 @@ class LeanHTTPProtocol(protocol.Protocol):
             if body_allowed:
                 head.append(handled.body)
             if not self.gone:
-                self.transport.write(b"".join(head))
+                self._send(b"".join(head))
                 if not keep_alive:
                     self.close()
             return len(handled.body)
@@ -328,6 +328,29 @@ class LeanHTTPProtocol(protocol.Protocol):
         if not keep_alive and not self.gone:
             self.close()
         return size
+
+    def _send(self, data: bytes) -> None:
+        """Write a whole response. ``transport.write`` only buffers it and asks the reactor to
+        send it on its next turn (two ``epoll_ctl`` calls and a wake-up: 45 µs a response on
+        this project's machine); when nothing is buffered before it, the socket takes it now,
+        and Twisted is left only what the socket would not take. A TLS transport wraps the
+        TCP one and is not a ``tcp.Connection``: it always goes through ``write``."""
+        transport = self.transport
+        if (
+            isinstance(transport, tcp.Connection)
+            and transport.connected
+            and not transport.disconnecting
+            and len(transport.dataBuffer) == transport.offset
+            and not transport._tempDataLen
+        ):
+            try:
+                sent = transport.socket.send(data)
+            except OSError:  # would block, or the connection is gone: Twisted finds out which
+                sent = 0
+            if sent == len(data):
+                return
+            data = data[sent:]
+        transport.write(data)
 
     def _environ(self, request: Request) -> dict:
         path, _, query = request.url.partition(b"?")  # ASCII: llhttp refuses anything else

@@ -242,6 +242,44 @@ def test_a_large_body_streams_back_intact(live):
     conn.close()
 
 
+def test_a_response_the_socket_takes_only_in_part_arrives_whole_and_in_order(live):
+    """A whole response goes straight to the socket (``LeanHTTPProtocol._send``); what a slow
+    reader's socket will not take yet is left to Twisted, and the next response on the
+    connection queues behind it rather than overtaking it."""
+    import base64
+    import hashlib
+
+    conn = Connection(live)
+    intent = new_intent(conn)
+    payload = bytes(range(256)) * 2800  # 700 KiB: under 1 MiB, so sent whole
+    body = json.dumps({"filename": "mid.bin", "content_type": "application/octet-stream",
+                       "content_base64": base64.b64encode(payload).decode()}).encode()
+    conn.send(request("POST", f"/api/v1/intents/{intent['id']}/attachments", body, {"X-Agent-ID": "agent-x"}))
+    status, _, raw = conn.response()
+    assert status in (200, 201), raw
+    url = json.loads(raw)["storage_url"].split("://", 1)[1].split("/", 1)[1]
+
+    slow = socket.socket()
+    slow.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    slow.settimeout(10)
+    slow.connect(("127.0.0.1", live.port))
+    reader = Connection.__new__(Connection)
+    reader.sock, reader.buffer = slow, b""
+    # Four downloads (2.8 MB in all, more than the socket's send buffer holds) and a small
+    # answer, all written while nothing is read.
+    download = request("GET", f"/{url}", headers={"X-Agent-ID": "agent-x"})
+    reader.send(download * 4 + request("GET", "/.well-known/openintent.json"))
+    time.sleep(1)
+    for _ in range(4):
+        status, headers, downloaded = reader.response()
+        assert status == 200 and int(headers["content-length"]) == len(payload)
+        assert hashlib.sha256(downloaded).digest() == hashlib.sha256(payload).digest()
+    status, _, discovery = reader.response()
+    assert status == 200 and "version" in json.loads(discovery)
+    reader.close()
+    conn.close()
+
+
 def test_a_stream_request_after_plain_ones_is_handed_to_daphne_with_its_connection(live):
     conn = Connection(live)
     intent = new_intent(conn)
