@@ -11,9 +11,13 @@ django.setup(set_prefix=False)
 
 from django.conf import settings  # noqa: E402
 
-from openintent_project.handlers import SplitWSGIApplication, ThreadedWSGIApplication  # noqa: E402
+from openintent_project.handlers import SplitWSGIApplication, ThreadedWSGIApplication, is_api_read  # noqa: E402
 
-django_asgi_app = ThreadedWSGIApplication(SplitWSGIApplication(), threads=settings.OPENINTENT_REQUEST_THREADS)
+django_asgi_app = ThreadedWSGIApplication(
+    SplitWSGIApplication(),
+    threads=settings.OPENINTENT_REQUEST_THREADS,
+    reads_here=is_api_read if settings.OPENINTENT_READS_ON_LOOP else None,
+)
 
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from django.urls import re_path  # noqa: E402

@@ -189,6 +189,9 @@ OPENINTENT_MAX_BODY_BYTES = env.int("OPENINTENT_MAX_BODY_BYTES", default=1024 * 
 OPENINTENT_PROTOCOL_VERSION = "0.1"
 # Long-lived threads per web process that run requests' synchronous code (see handlers.py).
 OPENINTENT_REQUEST_THREADS = env.int("OPENINTENT_REQUEST_THREADS", default=4)
+# API reads that arrive while a web process has no request in flight run on its event loop's
+# thread instead of a request thread: 0.15-0.2 ms less per read (see handlers.py).
+OPENINTENT_READS_ON_LOOP = env.bool("OPENINTENT_READS_ON_LOOP", default=True)
 # A keep-alive connection with no request for this long is closed by the web process
 # (openintent_project/lean_http.py); clients reconnect as they would after any close.
 OPENINTENT_HTTP_IDLE_SECONDS = env.float("OPENINTENT_HTTP_IDLE_SECONDS", default=300.0)

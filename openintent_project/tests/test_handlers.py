@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import io
+import json
 import sys
 import threading
 
@@ -156,3 +157,133 @@ def test_a_body_without_a_content_length_is_read_as_received():
              "headers": [(b"transfer-encoding", b"chunked")]}
     asyncio.run(ThreadedWSGIApplication(wsgi_app, threads=1)(scope, receive, send))
     assert seen == [("8", b'{"a": 1}')]
+
+
+# --- idle reads on the loop's own thread ---------------------------------------------------
+
+def _environ(method: str, path: str, **headers: str) -> dict:
+    scope = {"type": "http", "method": method, "path": path, "query_string": b"",
+             "headers": [(name.lower().replace("_", "-").encode(), value.encode()) for name, value in headers.items()]}
+    return handlers.wsgi_environ(scope, io.BytesIO(b""), 0)
+
+
+def _recording_app(threads_seen: list):
+    def wsgi_app(environ, start_response):
+        threads_seen.append((environ["REQUEST_METHOD"], environ["PATH_INFO"], threading.get_ident()))
+        start_response("200 OK", [("Content-Type", "text/plain")])
+        return [b"ok"]
+    return wsgi_app
+
+
+def test_an_idle_api_read_runs_on_the_loop_s_thread_and_the_rest_on_request_threads():
+    seen = []
+    app = ThreadedWSGIApplication(_recording_app(seen), threads=2, reads_here=handlers.is_api_read)
+
+    async def main():
+        for method, path in [("GET", "/api/v1/intents"), ("HEAD", "/api/v1/intents/x"), ("POST", "/api/v1/intents"),
+                             ("GET", "/admin/"), ("GET", "/.well-known/openintent.json")]:
+            assert (await app.handle(_environ(method, path))).status == 200
+    asyncio.run(main())
+
+    here = threading.get_ident()  # asyncio.run's loop runs on this thread
+    assert [(method, path) for method, path, thread in seen if thread == here] == [
+        ("GET", "/api/v1/intents"), ("HEAD", "/api/v1/intents/x"), ("GET", "/.well-known/openintent.json")]
+    assert all(thread != here for method, path, thread in seen[2:4])
+
+
+def test_a_read_while_another_request_is_in_flight_goes_to_a_request_thread():
+    seen, release = [], threading.Event()
+
+    def wsgi_app(environ, start_response):
+        if environ["REQUEST_METHOD"] == "POST":
+            release.wait(5)
+        return _recording_app(seen)(environ, start_response)
+
+    app = ThreadedWSGIApplication(wsgi_app, threads=2, reads_here=handlers.is_api_read)
+
+    async def main():
+        write = asyncio.ensure_future(app.handle(_environ("POST", "/api/v1/intents")))
+        await asyncio.sleep(0.05)  # the write is on its thread
+        read = await app.handle(_environ("GET", "/api/v1/intents"))
+        release.set()
+        return read, await write
+
+    read, write = asyncio.run(main())
+    assert read.status == write.status == 200
+    assert seen[0][:2] == ("GET", "/api/v1/intents") and seen[0][2] != threading.get_ident()
+
+
+def test_without_reads_here_every_request_goes_to_a_request_thread():
+    seen = []
+    app = ThreadedWSGIApplication(_recording_app(seen), threads=1)
+    asyncio.run(app.handle(_environ("GET", "/api/v1/intents")))
+    assert seen[0][2] != threading.get_ident()
+
+
+def test_the_web_process_runs_idle_api_reads_on_its_loop_by_default():
+    from openintent_project import asgi
+
+    assert asgi.django_asgi_app.reads_here is handlers.is_api_read
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_read_that_would_write_starts_over_on_a_request_thread_and_writes_once():
+    """Django reads on the loop's thread (no SynchronousOnlyOperation); its first write stops
+    it there, before any lock is queued for, and it runs again, whole, on a request thread."""
+    from intents.models import Intent
+    from intents.tests.factories import IntentFactory
+
+    IntentFactory(title="before")
+    runs = []
+
+    def wsgi_app(environ, start_response):
+        runs.append((threading.get_ident(), Intent.objects.count()))
+        from django.db import transaction
+
+        with transaction.atomic():
+            Intent.objects.filter(title="before").update(title="after")
+        start_response("200 OK", [("Content-Type", "text/plain")])
+        return [b"ok"]
+
+    app = ThreadedWSGIApplication(wsgi_app, threads=1, reads_here=handlers.is_api_read)
+    handled = asyncio.run(app.handle(_environ("GET", "/api/v1/intents")))
+    assert handled.status == 200 and handled.body == b"ok"
+    assert [count for _, count in runs] == [1, 1]
+    assert runs[0][0] == threading.get_ident() and runs[1][0] != threading.get_ident()
+    assert list(Intent.objects.values_list("title", flat=True)) == ["after"]
+    assert app._in_flight == [0, 0]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_real_reads_that_write_answer_the_same_from_the_loop(settings):
+    """The API's reads that write (a memory entry's last read; an operator's audited read
+    past an intent's ACL) still answer, and write once."""
+    from agents_registry.models import MemoryEntry
+    from conftest import OPERATOR_KEY, make_client
+    from intents.models import Event
+
+    alice = make_client(agent_id="alice")
+    entry = alice.post("/api/v1/memory", {"agent_id": "alice", "namespace": "ns", "key": "k", "value": {"v": 1}},
+                       format="json").json()
+    before = MemoryEntry.objects.get(pk=entry["id"]).last_accessed_at
+    intent = alice.post("/api/v1/intents", {"title": "private"}, format="json").json()
+    acl = alice.put(f"/api/v1/intents/{intent['id']}/acl", {"default_policy": "closed"}, format="json")
+    assert acl.status_code == 200, acl.content
+    events_before = Event.objects.filter(intent_id=intent["id"]).count()
+
+    app = ThreadedWSGIApplication(SplitWSGIApplication(), threads=1, reads_here=handlers.is_api_read)
+
+    async def main():
+        memory = await app.handle(_environ("GET", f"/api/v1/memory/{entry['id']}", X_API_KEY="dev-user-key",
+                                           X_AGENT_ID="alice"))
+        audited = await app.handle(_environ("GET", f"/api/v1/intents/{intent['id']}", X_API_KEY=OPERATOR_KEY,
+                                            X_AGENT_ID="ops"))
+        return memory, audited
+
+    memory, audited = asyncio.run(main())
+    assert memory.status == 200 and json.loads(memory.body)["value"] == {"v": 1}
+    assert MemoryEntry.objects.get(pk=entry["id"]).last_accessed_at > before
+    assert audited.status == 200
+    audit = Event.objects.filter(intent_id=intent["id"]).order_by("sequence")[events_before:]
+    assert [(event.event_type, event.actor, event.payload.get("action")) for event in audit] == [
+        ("access_granted", "ops", "operator_override")]

@@ -65,11 +65,13 @@ def _web_process_ids(supervisor_pid: int) -> list[int]:
 @needs_two_cpus
 def test_each_web_process_and_its_request_threads_keep_to_their_cpu():
     with LiveServer(web_processes=3) as live:
-        # Enough requests on several connections that every process has started its threads.
+        # Enough writes on several connections that every process has started its request
+        # threads (an idle process may serve a read on its loop's thread).
         for _ in range(6):
             with requests.Session() as session:
                 for _ in range(5):
-                    assert session.get(f"{live.url}/api/v1/intents", headers={"X-API-Key": "dev-user-key"}).ok
+                    assert session.post(f"{live.url}/api/v1/intents", json={"title": "pinned"},
+                                        headers={"X-API-Key": "dev-user-key"}).ok
         processes = _web_process_ids(live.process.pid)
         assert len(processes) == 3
         expected = [{cpu} for cpu in server.web_process_cpus(3)]

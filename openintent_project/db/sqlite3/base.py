@@ -34,6 +34,8 @@ import threading
 
 from django.db.backends.sqlite3 import base
 
+from openintent_project.db.read_only import WriteAttempted, refusing_writes
+
 log = logging.getLogger(__name__)
 
 # Write transactions of one process between two background checkpoints. A write adds a few
@@ -145,6 +147,8 @@ class DatabaseWrapper(base.DatabaseWrapper):
         return connection
 
     def _start_transaction_under_autocommit(self):
+        if refusing_writes():  # an idle read on the event loop (see read_only.py): not here
+            raise WriteAttempted("BEGIN")
         _process_write_lock.acquire()
         self._holds_write_lock = True
         try:
