@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import io
-import json
 import sys
 import threading
 
@@ -252,38 +251,3 @@ def test_a_read_that_would_write_starts_over_on_a_request_thread_and_writes_once
     assert runs[0][0] == threading.get_ident() and runs[1][0] != threading.get_ident()
     assert list(Intent.objects.values_list("title", flat=True)) == ["after"]
     assert app._in_flight == [0, 0]
-
-
-@pytest.mark.django_db(transaction=True)
-def test_real_reads_that_write_answer_the_same_from_the_loop(settings):
-    """The API's reads that write (a memory entry's last read; an operator's audited read
-    past an intent's ACL) still answer, and write once."""
-    from agents_registry.models import MemoryEntry
-    from conftest import OPERATOR_KEY, make_client
-    from intents.models import Event
-
-    alice = make_client(agent_id="alice")
-    entry = alice.post("/api/v1/memory", {"agent_id": "alice", "namespace": "ns", "key": "k", "value": {"v": 1}},
-                       format="json").json()
-    before = MemoryEntry.objects.get(pk=entry["id"]).last_accessed_at
-    intent = alice.post("/api/v1/intents", {"title": "private"}, format="json").json()
-    acl = alice.put(f"/api/v1/intents/{intent['id']}/acl", {"default_policy": "closed"}, format="json")
-    assert acl.status_code == 200, acl.content
-    events_before = Event.objects.filter(intent_id=intent["id"]).count()
-
-    app = ThreadedWSGIApplication(SplitWSGIApplication(), threads=1, reads_here=handlers.is_api_read)
-
-    async def main():
-        memory = await app.handle(_environ("GET", f"/api/v1/memory/{entry['id']}", X_API_KEY="dev-user-key",
-                                           X_AGENT_ID="alice"))
-        audited = await app.handle(_environ("GET", f"/api/v1/intents/{intent['id']}", X_API_KEY=OPERATOR_KEY,
-                                            X_AGENT_ID="ops"))
-        return memory, audited
-
-    memory, audited = asyncio.run(main())
-    assert memory.status == 200 and json.loads(memory.body)["value"] == {"v": 1}
-    assert MemoryEntry.objects.get(pk=entry["id"]).last_accessed_at > before
-    assert audited.status == 200
-    audit = Event.objects.filter(intent_id=intent["id"]).order_by("sequence")[events_before:]
-    assert [(event.event_type, event.actor, event.payload.get("action")) for event in audit] == [
-        ("access_granted", "ops", "operator_override")]

@@ -70,3 +70,20 @@ def test_on_postgresql_a_read_waiting_for_a_row_lock_holds_up_nothing_else(produ
             _read_waits_for_the_lock_and_the_process_goes_on(server, entry_id, release)
         finally:
             holder.close()
+
+
+def test_an_operator_s_audited_read_answers_from_an_idle_process_and_is_audited_once():
+    """Reading past an intent's ACL as an operator records an audit event: a read that
+    writes, so it starts over on a request thread, and the event is written once."""
+    with LiveServer(web_processes=1) as server:
+        intent = requests.post(f"{server.url}/api/v1/intents", json={"title": "private"}, headers=HEADERS, timeout=10).json()
+        acl = requests.put(f"{server.url}/api/v1/intents/{intent['id']}/acl", json={"default_policy": "closed"},
+                           headers=HEADERS, timeout=10)
+        assert acl.status_code == 200, acl.text
+        operator = {"X-API-Key": "operator-key", "X-Agent-ID": "ops"}
+        read = requests.get(f"{server.url}/api/v1/intents/{intent['id']}", headers=operator, timeout=10)
+        assert read.status_code == 200 and read.json()["title"] == "private"
+        events = requests.get(f"{server.url}/api/v1/intents/{intent['id']}/events", headers=HEADERS, timeout=10).json()
+        audits = [event for event in events if event["event_type"] == "access_granted"
+                  and event["payload"].get("action") == "operator_override" and event["payload"].get("permission") == "read"]
+        assert len(audits) == 1 and audits[0]["actor"] == "ops"
