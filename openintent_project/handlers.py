@@ -75,14 +75,17 @@ def call_on_serving_loop(callback: Callable[..., Any], *args: Any) -> bool:
     return True
 
 
+def is_api_path(environ: dict) -> bool:
+    """A request to the API (``settings.API_PATH_PREFIXES``), not to the site."""
+    return environ.get("PATH_INFO", "").startswith(tuple(settings.API_PATH_PREFIXES))
+
+
 def is_api_read(environ: dict) -> bool:
-    """A GET, HEAD or OPTIONS request to the API (``settings.API_PATH_PREFIXES``): what a web
-    process may run on its event loop's thread while idle (``ThreadedWSGIApplication``). The
-    site's pages (the admin's lists, the review screens) can take tens of milliseconds to
-    render and always go to a request thread."""
-    return environ["REQUEST_METHOD"] in _READ_METHODS and environ.get("PATH_INFO", "").startswith(
-        tuple(settings.API_PATH_PREFIXES)
-    )
+    """A GET, HEAD or OPTIONS request to the API: what a web process may run on its event
+    loop's thread while idle (``ThreadedWSGIApplication``). The site's pages (the admin's
+    lists, the review screens) can take tens of milliseconds to render and always go to a
+    request thread."""
+    return environ["REQUEST_METHOD"] in _READ_METHODS and is_api_path(environ)
 
 
 _READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
@@ -111,10 +114,9 @@ class SplitWSGIApplication:
     def __init__(self) -> None:
         self.api = ApiWSGIHandler()
         self.site = WSGIHandler()
-        self.api_prefixes = tuple(settings.API_PATH_PREFIXES)
 
     def __call__(self, environ, start_response):
-        handler = self.api if environ.get("PATH_INFO", "").startswith(self.api_prefixes) else self.site
+        handler = self.api if is_api_path(environ) else self.site
         return handler(environ, start_response)
 
 

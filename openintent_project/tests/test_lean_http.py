@@ -4,6 +4,8 @@ and the connections it hands to daphne (streams, WebSockets)."""
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import json
 import socket
 import time
@@ -27,8 +29,12 @@ def live():
 class Connection:
     """A raw HTTP/1.1 connection that reads responses one by one."""
 
-    def __init__(self, server: LiveServer) -> None:
-        self.sock = socket.create_connection(("127.0.0.1", server.port), timeout=10)
+    def __init__(self, server: LiveServer, receive_buffer: int | None = None) -> None:
+        self.sock = socket.socket()
+        if receive_buffer is not None:  # before connecting: it sets the window offered
+            self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, receive_buffer)
+        self.sock.settimeout(10)
+        self.sock.connect(("127.0.0.1", server.port))
         self.buffer = b""
 
     def send(self, data: bytes) -> None:
@@ -95,6 +101,17 @@ def new_intent(conn: Connection, title: str = "lean") -> dict:
     status, _, body = conn.response()
     assert status == 200, body
     return json.loads(body)
+
+
+def upload(conn: Connection, payload: bytes) -> str:
+    """Attach ``payload`` to a new intent; returns the path it downloads from."""
+    intent = new_intent(conn)
+    body = json.dumps({"filename": "payload.bin", "content_type": "application/octet-stream",
+                       "content_base64": base64.b64encode(payload).decode()}).encode()
+    conn.send(request("POST", f"/api/v1/intents/{intent['id']}/attachments", body, {"X-Agent-ID": "agent-x"}))
+    status, _, raw = conn.response()
+    assert status in (200, 201), raw
+    return "/" + json.loads(raw)["storage_url"].split("://", 1)[1].split("/", 1)[1]
 
 
 # --- pieces --------------------------------------------------------------------------------
@@ -223,19 +240,10 @@ def test_header_names_with_underscores_are_dropped(live):
 
 
 def test_a_large_body_streams_back_intact(live):
-    import base64
-    import hashlib
-
     conn = Connection(live)
-    intent = new_intent(conn)
     payload = bytes(range(256)) * 10240  # 2.5 MiB: past the 1 MiB a response is sent whole
-    body = json.dumps({"filename": "big.bin", "content_type": "application/octet-stream",
-                       "content_base64": base64.b64encode(payload).decode()}).encode()
-    conn.send(request("POST", f"/api/v1/intents/{intent['id']}/attachments", body, {"X-Agent-ID": "agent-x"}))
-    status, _, raw = conn.response()
-    assert status in (200, 201), raw
-    url = json.loads(raw)["storage_url"].split("://", 1)[1].split("/", 1)[1]
-    conn.send(request("GET", f"/{url}", headers={"X-Agent-ID": "agent-x"}) + request("GET", "/.well-known/openintent.json"))
+    path = upload(conn, payload)
+    conn.send(request("GET", path, headers={"X-Agent-ID": "agent-x"}) + request("GET", "/.well-known/openintent.json"))
     status, _, downloaded = conn.response()
     assert status == 200 and hashlib.sha256(downloaded).digest() == hashlib.sha256(payload).digest()
     assert conn.response()[0] == 200  # the connection goes on after a streamed body
@@ -246,28 +254,13 @@ def test_a_response_the_socket_takes_only_in_part_arrives_whole_and_in_order(liv
     """A whole response goes straight to the socket (``LeanHTTPProtocol._send``); what a slow
     reader's socket will not take yet is left to Twisted, and the next response on the
     connection queues behind it rather than overtaking it."""
-    import base64
-    import hashlib
-
     conn = Connection(live)
-    intent = new_intent(conn)
     payload = bytes(range(256)) * 2800  # 700 KiB: under 1 MiB, so sent whole
-    body = json.dumps({"filename": "mid.bin", "content_type": "application/octet-stream",
-                       "content_base64": base64.b64encode(payload).decode()}).encode()
-    conn.send(request("POST", f"/api/v1/intents/{intent['id']}/attachments", body, {"X-Agent-ID": "agent-x"}))
-    status, _, raw = conn.response()
-    assert status in (200, 201), raw
-    url = json.loads(raw)["storage_url"].split("://", 1)[1].split("/", 1)[1]
-
-    slow = socket.socket()
-    slow.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
-    slow.settimeout(10)
-    slow.connect(("127.0.0.1", live.port))
-    reader = Connection.__new__(Connection)
-    reader.sock, reader.buffer = slow, b""
+    path = upload(conn, payload)
+    reader = Connection(live, receive_buffer=4096)
     # Four downloads (2.8 MB in all, more than the socket's send buffer holds) and a small
     # answer, all written while nothing is read.
-    download = request("GET", f"/{url}", headers={"X-Agent-ID": "agent-x"})
+    download = request("GET", path, headers={"X-Agent-ID": "agent-x"})
     reader.send(download * 4 + request("GET", "/.well-known/openintent.json"))
     time.sleep(1)
     for _ in range(4):
