@@ -58,6 +58,10 @@ class StreamSession:
         self.agent_id = target if kind == AGENT else None
         self.cursor = 0  # sequence (intent stream) or global event id (multi-intent)
         self.pending = 0  # highest event id we were woken for (multi-intent)
+        # Multi-intent streams opened without Last-Event-ID: ids above the cursor already
+        # committed when the stream opened. It starts at the end of the log (06), but its
+        # cursor can only start at the hub's floor, which a gap below them holds back.
+        self.committed_before_open: set[int] = set()
         self.late_sent: set[int] = set()
         self.late_wanted: set[int] = set()
         self._wakeup = asyncio.Event()
@@ -85,7 +89,11 @@ class StreamSession:
             start = None
             if last_event_id:
                 start = await db_read(reads.resolve_multi_id)(last_event_id, self.intent_ids, self.agent_id)
-            self.cursor = start if start is not None else floor
+            if start is not None:
+                self.cursor = start
+            else:
+                self.cursor = floor
+                self.committed_before_open = {event_id for event_id in self.hub.seen if event_id > floor}
 
     def _intent_start(self, last_event_id: str | None) -> int:
         if self.intent_uuid is None:
@@ -232,6 +240,8 @@ class StreamSession:
             )
             restart = False
             for event_id, frame_id, name, encoded in frames:
+                if event_id in self.committed_before_open:
+                    continue  # backlog from before the stream opened
                 if event_id <= self.cursor:
                     if event_id in self.late_sent:
                         continue
@@ -249,6 +259,8 @@ class StreamSession:
             if last <= self.cursor and not late:
                 return
             self.cursor = max(self.cursor, last)
+            if self.committed_before_open:
+                self.committed_before_open = {i for i in self.committed_before_open if i > self.cursor}
             if not late and last >= floor:
                 return
 

@@ -78,6 +78,41 @@ def test_portfolio_stream_follows_member_intents_via_the_resolver(monkeypatch, o
     ]
 
 
+def test_a_portfolio_stream_sends_no_backlog_when_a_gap_holds_the_log_floor_back(monkeypatch, owner, settings):
+    """Without Last-Event-ID a stream starts at the end of the log (06). An event id missing
+    below the head (a transaction rolled back, or still in flight) holds the hub's floor back
+    until the gap timeout; events committed above it before the stream opened are backlog
+    and are not sent, events committed after are."""
+    from django.db import connection
+
+    settings.STREAMS_GAP_TIMEOUT_SECONDS = 1.0
+    core.intent_create(principal=owner, title="below the gap")
+    with connection.cursor() as cursor:  # ids 2-4 never committed, as after rollbacks on PostgreSQL
+        cursor.execute("UPDATE sqlite_sequence SET seq = seq + 3 WHERE name = 'intents_event'")
+    a = core.intent_create(principal=owner, title="A")
+    b = core.intent_create(principal=owner, title="B")
+    core.event_append(principal=owner, intent_id=a.pk, event_type="comment", actor="t", payload={"i": 0})
+    portfolio_id = "22222222-2222-2222-2222-222222222222"
+    monkeypatch.setattr(reads, "portfolio_intent_ids", lambda pid: [a.pk, b.pk] if str(pid) == portfolio_id else [])
+
+    async def scenario():
+        app = URLRouter(http_stream_routes)
+        comm = ApplicationCommunicator(app, scope(f"/api/v1/portfolios/{portfolio_id}/subscribe"))
+        await comm.send_input({"type": "http.request", "body": b"", "more_body": False})
+        assert (await comm.receive_output(5))["status"] == 200
+        await comm.receive_output(5)  # retry + ": connected"
+        assert hub().floor < max(hub().seen, default=0)  # the gap holds the floor below the backlog
+        await database_sync_to_async(core.event_append)(
+            principal=owner, intent_id=b.pk, event_type="comment", actor="t", payload={"i": 1})
+        frames = [parse(f) for f in await read_frames(comm, 1)]
+        await comm.send_input({"type": "http.disconnect"})
+        await comm.wait(5)
+        return frames
+
+    frames = async_to_sync(scenario)()
+    assert [(f["id"], f["event"], f["data"]["payload"]["i"]) for f in frames] == [(f"{b.pk}:2", "comment", 1)]
+
+
 def test_disconnect_leaves_groups_and_the_hub(owner):
     intent = core.intent_create(principal=owner, title="A")
 
