@@ -87,7 +87,7 @@ def test_a_portfolio_stream_sends_no_backlog_when_a_gap_holds_the_log_floor_back
 
     settings.STREAMS_GAP_TIMEOUT_SECONDS = 1.0
     core.intent_create(principal=owner, title="below the gap")
-    with connection.cursor() as cursor:  # ids 2-4 never committed, as after rollbacks on PostgreSQL
+    with connection.cursor() as cursor:  # three ids that never commit, as after rollbacks on PostgreSQL
         cursor.execute("UPDATE sqlite_sequence SET seq = seq + 3 WHERE name = 'intents_event'")
     a = core.intent_create(principal=owner, title="A")
     b = core.intent_create(principal=owner, title="B")
