@@ -78,7 +78,8 @@ def test_portfolio_stream_follows_member_intents_via_the_resolver(monkeypatch, o
     ]
 
 
-def test_a_portfolio_stream_sends_no_backlog_when_a_gap_holds_the_log_floor_back(monkeypatch, owner, settings):
+@pytest.mark.parametrize("kind", ["portfolio", "agent"])
+def test_a_multi_intent_stream_sends_no_backlog_when_a_gap_holds_the_log_floor_back(kind, monkeypatch, owner, settings):
     """Without Last-Event-ID a stream starts at the end of the log (06). An event id missing
     below the head (a transaction rolled back, or still in flight) holds the hub's floor back
     until the gap timeout; events committed above it before the stream opened are backlog
@@ -92,12 +93,17 @@ def test_a_portfolio_stream_sends_no_backlog_when_a_gap_holds_the_log_floor_back
     a = core.intent_create(principal=owner, title="A")
     b = core.intent_create(principal=owner, title="B")
     core.event_append(principal=owner, intent_id=a.pk, event_type="comment", actor="t", payload={"i": 0})
-    portfolio_id = "22222222-2222-2222-2222-222222222222"
-    monkeypatch.setattr(reads, "portfolio_intent_ids", lambda pid: [a.pk, b.pk] if str(pid) == portfolio_id else [])
+    if kind == "portfolio":
+        portfolio_id = "22222222-2222-2222-2222-222222222222"
+        monkeypatch.setattr(reads, "portfolio_intent_ids", lambda pid: [a.pk, b.pk] if str(pid) == portfolio_id else [])
+        path = f"/api/v1/portfolios/{portfolio_id}/subscribe"
+    else:  # the intents an agent is assigned to
+        monkeypatch.setattr(reads, "agent_intent_ids", lambda agent_id: [a.pk, b.pk] if agent_id == "watcher" else [])
+        path = "/api/v1/subscribe/agents/watcher"
 
     async def scenario():
         app = URLRouter(http_stream_routes)
-        comm = ApplicationCommunicator(app, scope(f"/api/v1/portfolios/{portfolio_id}/subscribe"))
+        comm = ApplicationCommunicator(app, scope(path))
         await comm.send_input({"type": "http.request", "body": b"", "more_body": False})
         assert (await comm.receive_output(5))["status"] == 200
         await comm.receive_output(5)  # retry + ": connected"
