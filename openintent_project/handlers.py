@@ -80,15 +80,15 @@ def is_api_path(environ: dict) -> bool:
     return environ.get("PATH_INFO", "").startswith(tuple(settings.API_PATH_PREFIXES))
 
 
+_READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
 def is_api_read(environ: dict) -> bool:
     """A GET, HEAD or OPTIONS request to the API: what a web process may run on its event
     loop's thread while idle (``ThreadedWSGIApplication``). The site's pages (the admin's
     lists, the review screens) can take tens of milliseconds to render and always go to a
     request thread."""
     return environ["REQUEST_METHOD"] in _READ_METHODS and is_api_path(environ)
-
-
-_READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
 class ApiWSGIHandler(WSGIHandler):
@@ -274,10 +274,7 @@ class ThreadedWSGIApplication:
         runs ``read_only`` (``reading_only``): a read that would write raises
         ``WriteAttempted``."""
         response = _Response()
-        if reading_only:
-            with read_only():
-                result = self.wsgi_application(environ, response.start_response)
-        else:
+        with read_only() if reading_only else contextlib.nullcontext():
             result = self.wsgi_application(environ, response.start_response)
         iterator = iter(result)
         pieces, size = [], 0

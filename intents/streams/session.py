@@ -93,7 +93,7 @@ class StreamSession:
                 self.cursor = start
             else:
                 self.cursor = floor
-                self.committed_before_open = {event_id for event_id in self.hub.seen if event_id > floor}
+                self.committed_before_open = set(self.hub.seen)  # the hub keeps only ids above its floor
 
     def _intent_start(self, last_event_id: str | None) -> int:
         if self.intent_uuid is None:
