@@ -1,6 +1,6 @@
-"""Stream frames (RFC-0006): the frame data of every stored event, written in the event's
-own transaction, so a replayed frame is byte-for-byte the live one (06, "Store the frame
-data with the event")."""
+"""Stream frames (RFC-0006): the frame data of a stored event, written in the event's own
+transaction, so a replayed frame is byte-for-byte the live one (06, "Store the frame data
+with the event"). Plain events need no row: their frame is the event itself."""
 
 from __future__ import annotations
 
@@ -10,7 +10,8 @@ from .core import Event
 
 
 class StreamFrame(models.Model):
-    """One row per stored event. ``name`` is the REF frame name on the intent stream, or
+    """One row per stored event whose frame holds more than the event row (``frames.is_plain``
+    says which do not; their frames are rendered from the event). ``name`` is the REF frame name on the intent stream, or
     empty when the event is not pushed there (e.g. ``governance.violation``). ``agent_id``
     routes assignment frames to that agent's stream."""
 

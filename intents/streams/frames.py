@@ -2,7 +2,14 @@
 
 ``build_frame`` runs inside the event's transaction (``event_recorded``) and stores the frame
 data with the event, so a replayed frame is identical to the live one and streams render
-frames from rows, never from channel messages."""
+frames from rows, never from channel messages.
+
+Most events (comments, progress, costs, ...) appear on a stream as themselves: the frame is
+the event as the API shows it (``event_dict``), a function of the event row alone. For
+those no frame row is written; a replay renders the frame from the event row, which gives
+the same bytes as the live frame. A frame row is stored where the frame holds more than the
+event row: a snapshot of the intent at that moment (the state before and after a patch), an
+assignment, a lease's scope, an addressed agent."""
 
 from __future__ import annotations
 
@@ -59,13 +66,34 @@ def _lease_scope(event: Event) -> Any:
         return None
 
 
+_SNAPSHOT_KINDS = frozenset({"state_patched", "status_changed", "intent.resumed"})
+_RICHER_PREFIXES = ("governance.", "access_", "lease_")
+
+
+def is_plain(event: Event) -> bool:
+    """Whether the event's frame is the event itself (``event_dict``), with no agent to
+    address: then the event row is all a stream needs, and no frame row is stored."""
+    kind = event.event_type
+    if kind in _SNAPSHOT_KINDS or kind in AGENT_FRAMES or kind.startswith(_RICHER_PREFIXES):
+        return False
+    payload = event.payload if isinstance(event.payload, dict) else {}
+    return not (kind == "intent_created" and "parent_id" not in payload)
+
+
+def frame_name(event: Event) -> str:
+    """The REF frame name on the intent stream, or "" when the event is not pushed there."""
+    return "" if event.event_type in NOT_ON_INTENT_STREAM else event.event_type
+
+
 def frame_data(event: Event) -> tuple[str, dict, str | None]:
     """(REF frame name or "" when not on the intent stream, data, addressed agent id)."""
     kind = event.event_type
     payload = event.payload if isinstance(event.payload, dict) else {}
     agent_id = None
-    name = "" if kind in NOT_ON_INTENT_STREAM else kind
-    if kind == "intent_created" and "parent_id" not in payload:
+    name = frame_name(event)
+    if is_plain(event):
+        data = event_dict(event)
+    elif kind == "intent_created":
         data = _intent_snapshot(event)
     elif kind == "state_patched":
         data = _intent_snapshot(event)
@@ -92,24 +120,28 @@ def frame_data(event: Event) -> tuple[str, dict, str | None]:
         data = {**payload, "intent_id": str(event.intent_id), "decided_by": event.actor}
     elif kind.startswith("governance.") or kind.startswith("access_"):
         data = {**payload, "intent_id": str(event.intent_id)}
-    elif kind.startswith("lease_"):
+    else:  # lease_*
         data = event_dict(event)
         data["scope"] = _lease_scope(event)
-    else:
-        data = event_dict(event)
     return name, data, agent_id
 
 
-def build_frame(event: Event) -> tuple[StreamFrame, str]:
-    """Store the frame; returns it with its data encoded as a log read would encode it
-    (``json.dumps`` of the stored data), for the wake-up after commit."""
+def build_frame(event: Event) -> tuple[str, str | None, str]:
+    """(frame name, addressed agent id, data encoded as a log read would encode it), for the
+    wake-up after commit; the frame row is stored unless the event is plain (``is_plain``).
+
+    A plain event's payload has just been stored as JSON (the insert refuses what JSON cannot
+    encode), and ``json.dumps`` of its ``event_dict`` is the text a replay reads back: a JSON
+    value encodes to the same text before and after a round trip."""
+    if is_plain(event):
+        return frame_name(event), None, json.dumps(event_dict(event))
     name, data, agent_id = frame_data(event)
-    # Round-trip through JSON now: a payload that cannot be rendered fails the write that made
+    # Round-trip through JSON now: a frame that cannot be rendered fails the write that made
     # it, not a stream later (STYLE §3, zulip's send_event_on_commit). Encoding the decoded
     # value again gives the same text, so ``encoded`` is what a stream reading the row sends.
     encoded = json.dumps(data, default=str)
-    data = json.loads(encoded)
-    return rows.insert_row(StreamFrame(event=event, name=name, data=data, agent_id=agent_id)), encoded
+    rows.insert_row(StreamFrame(event=event, name=name, data=json.loads(encoded), agent_id=agent_id))
+    return name, agent_id, encoded
 
 
 def render_sse(name: str, data: dict, frame_id: str | None) -> bytes:

@@ -22,9 +22,9 @@ log = logging.getLogger(__name__)
 
 def on_event_recorded(sender, event, **kwargs) -> None:
     """Inside the event's transaction: the frame commits (or rolls back) with the event."""
-    frame, encoded = build_frame(event)
-    # Kept for the wake-up after commit: the stored frame, already encoded.
-    event._stream_note = (frame.agent_id, frame.name, encoded)
+    name, agent_id, encoded = build_frame(event)
+    # Kept for the wake-up after commit: the frame, already encoded.
+    event._stream_note = (agent_id, name, encoded)
 
 
 def on_event_committed(sender, event, **kwargs) -> None:

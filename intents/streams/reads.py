@@ -35,7 +35,9 @@ def _in_memory_sqlite() -> bool:
 def _frame(event: Event) -> tuple[str, dict, str | None]:
     try:
         frame = event.stream_frame
-    except Event.stream_frame.RelatedObjectDoesNotExist:  # written before streams existed
+    except Event.stream_frame.RelatedObjectDoesNotExist:
+        # A plain event (``frames.is_plain``): its frame is the event row, rendered now as it
+        # was rendered live. (Also events written before frames were stored at all.)
         return frame_data(event)
     return frame.name, frame.data, frame.agent_id
 

@@ -1,5 +1,5 @@
 """Frames are stored with their events, in the same transaction, with the data the SDK
-runtime reads (06 FIX 1, 2, 4; README §0.2)."""
+runtime reads (06 FIX 1, 2, 4; README §0.2); a plain event's frame is its own row."""
 
 import json
 
@@ -67,9 +67,29 @@ def test_a_rolled_back_event_leaves_no_frame(intent):
     with pytest.raises(RuntimeError):
         with transaction.atomic():
             locked = core.intent_lock(intent.pk)
-            events.record(locked, "comment", "a", {})
+            events.record(locked, "lease_acquired", "a", {"scope": "s", "lease_id": "l1"})
+            assert StreamFrame.objects.filter(event__intent=intent, event__event_type="lease_acquired").exists()
             raise RuntimeError
-    assert not StreamFrame.objects.filter(event__intent=intent, event__event_type="comment").exists()
+    assert not StreamFrame.objects.filter(event__intent=intent, event__event_type="lease_acquired").exists()
+
+
+@pytest.mark.parametrize("event_type", ["comment", "escalation_initiated"])
+def test_a_plain_event_stores_no_frame_and_replays_the_live_bytes(intent, event_type):
+    """A frame that is the event itself is rendered from the event row: the bytes a replay
+    sends are those the live wake-up carried."""
+    payload = {"text": "héllo", "n": 1.5, "nested": {"b": [1, None, True], "a": "x"}, "7": 7}
+    with transaction.atomic():
+        locked = core.intent_lock(intent.pk)
+        event = events.record(locked, event_type, "a", payload, trace_id="t-1")
+    agent_id, name, encoded = event._stream_note
+    assert agent_id is None and name == ("" if event_type == "escalation_initiated" else event_type)
+    assert not StreamFrame.objects.filter(event=event).exists()
+    assert json.loads(encoded)["payload"] == payload and json.loads(encoded)["trace_id"] == "t-1"
+    _, frames, _ = reads.intent_frames_after(intent.pk, event.sequence - 1)
+    if name:
+        assert frames == [(event.sequence, name, encoded)]
+    else:
+        assert frames == []  # stored, never pushed on the intent stream
 
 
 def test_reads_replay_by_sequence_and_skip_unstreamed_frames(intent):
