@@ -78,10 +78,13 @@ def _as_uuid(value: Any) -> uuid.UUID | None:
         return None
 
 
-def intent_get(intent_id: Any, *, message: str = INTENT_NOT_FOUND, for_update: bool = False) -> Intent:
-    """The intent, or ``NotFound(message)`` (a malformed id is simply unknown)."""
+def intent_get(
+    intent_id: Any, *, message: str = INTENT_NOT_FOUND, for_update: bool = False, only: tuple[str, ...] | None = None,
+) -> Intent:
+    """The intent, or ``NotFound(message)`` (a malformed id is simply unknown). ``only``: read
+    just those fields (``rows.get_row``)."""
     pk = _as_uuid(intent_id)
-    intent = rows.get_row(Intent, pk, for_update=for_update) if pk else None
+    intent = rows.get_row(Intent, pk, for_update=for_update, only=only) if pk else None
     if intent is None:
         raise NotFound(message)
     return intent
@@ -263,7 +266,9 @@ def event_append(
 ):
     """Append a client-written event. No version change and no governance check (01)."""
     validate_event_payload(event_type, payload)  # RFC-0008 shapes (08); other types are free-form
-    intent = intent_lock(intent_id)
+    # Only what appending reads: the ACL's owner check and the log's counter. The intent's
+    # JSON fields (state, constraints, policy) are not decoded for a comment.
+    intent = intent_get(intent_id, for_update=True, only=("created_by", "event_sequence"))
     access.require_permission(principal, intent, Permission.WRITE)
     return events.record(
         intent, event_type, actor, payload or {}, trace_id=trace_id, parent_event_id=parent_event_id

@@ -42,6 +42,9 @@ SDK_NAMES = {
 
 def _intent_snapshot(event: Event) -> dict:
     intent = event.intent
+    deferred = intent.get_deferred_fields()
+    if deferred:  # read narrowly under the lock (an appended event): the rest in one query
+        intent.refresh_from_db(fields=list(deferred))
     data = intent_dict(intent)
     data["intent_id"] = str(intent.pk)  # FIX 1: the SDK runtime reads intent_id
     return data

@@ -4,7 +4,8 @@ runtime reads (06 FIX 1, 2, 4; README §0.2); a plain event's frame is its own r
 import json
 
 import pytest
-from django.db import transaction
+from django.db import connection, transaction
+from django.test.utils import CaptureQueriesContext
 
 from intents import events
 from intents.models import StreamFrame
@@ -121,3 +122,24 @@ def test_sse_rendering_is_ref_json_on_one_line():
     assert render_sse("comment", {"a": "x\ny"}, "7") == b'id: 7\nevent: comment\ndata: {"a": "x\\ny"}\n\n'
     assert render_sse("portfolio_created", {}, None) == b"event: portfolio_created\ndata: {}\n\n"
     assert SDK_NAMES["state_patched"] == "STATE_CHANGED"
+
+
+def test_appending_a_comment_reads_only_the_intent_s_owner_and_counter_and_stores_no_frame(intent, owner):
+    with CaptureQueriesContext(connection) as queries:
+        core.event_append(principal=owner, intent_id=intent.pk, event_type="comment", actor="a", payload={"t": 1})
+    statements = [q["sql"] for q in queries]
+    intent_reads = [sql for sql in statements if sql.startswith("SELECT") and '"intents_intent"' in sql.split(" WHERE ")[0]]
+    assert len(intent_reads) == 1 and '"state"' not in intent_reads[0]
+    assert not any("intents_streamframe" in sql for sql in statements)
+    # the lock, the counter, the event, the webhook and trigger checks (and BEGIN/COMMIT where logged)
+    assert len([sql for sql in statements if not sql.startswith(("BEGIN", "COMMIT", "SAVEPOINT", "RELEASE"))]) == 5
+
+
+def test_an_appended_event_whose_frame_snapshots_the_intent_gets_the_whole_intent(intent, owner):
+    """A client may append any event type; one whose frame is an intent snapshot reads the
+    fields the narrow lock left out."""
+    core.intent_patch_state(principal=owner, intent_id=intent.pk, expected_version=1, patches=[{"op": "set", "path": "/a", "value": 1}])
+    core.event_append(principal=owner, intent_id=intent.pk, event_type="intent_created", actor="a", payload={})
+    data = frame(intent, "intent_created").data
+    assert data["state"] == {"a": 1} and data["title"] == "Frames" and data["version"] == 2
+    assert data["intent_id"] == str(intent.pk)

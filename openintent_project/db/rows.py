@@ -44,12 +44,15 @@ def _statement(connection, key: tuple, build: Callable[[], Any]):
 
 
 class _Select:
-    def __init__(self, model: type[Model], connection, for_update: bool) -> None:
+    def __init__(self, model: type[Model], connection, for_update: bool, only: tuple[str, ...] | None = None) -> None:
         meta = model._meta
         quote = connection.ops.quote_name
         table = quote(meta.db_table)
         self.model = model
         self.fields = list(meta.concrete_fields)
+        if only is not None:
+            wanted = {meta.get_field(name).attname for name in only} | {meta.pk.attname}
+            self.fields = [field for field in self.fields if field.attname in wanted]
         self.attnames = [field.attname for field in self.fields]
         columns = ", ".join(f"{table}.{quote(field.column)}" for field in self.fields)
         self.sql = f"SELECT {columns} FROM {table} WHERE {table}.{quote(meta.pk.column)} = %s"
@@ -78,12 +81,19 @@ class _Select:
         return self.model.from_db(connection.alias, self.attnames, values)
 
 
-def get_row(model: type[Model], pk: Any, *, for_update: bool = False, using: str = DEFAULT_DB_ALIAS):
+def get_row(
+    model: type[Model], pk: Any, *, for_update: bool = False, only: tuple[str, ...] | None = None,
+    using: str = DEFAULT_DB_ALIAS,
+):
     """The instance with primary key ``pk``, or None. ``pk`` must already be of the right
     type (callers parse ids from URLs first). ``for_update`` locks the row on databases that
-    have row locks (SELECT … FOR UPDATE); call it inside ``transaction.atomic``."""
+    have row locks (SELECT … FOR UPDATE); call it inside ``transaction.atomic``. ``only``
+    reads just those fields (and the primary key), as ``QuerySet.only`` does: the others are
+    deferred, and reading one later costs a query."""
     connection = _connection(using)
-    statement = _statement(connection, ("select", model, for_update), lambda: _Select(model, connection, for_update))
+    statement = _statement(
+        connection, ("select", model, for_update, only), lambda: _Select(model, connection, for_update, only)
+    )
     return statement.run(connection, pk)
 
 

@@ -36,6 +36,20 @@ def test_get_row_reads_what_the_orm_reads():
     assert rows.get_row(Intent, intent.pk, for_update=True).pk == intent.pk
 
 
+def test_get_row_only_reads_the_named_fields_and_defers_the_rest():
+    parent = IntentFactory()
+    intent = IntentFactory(parent=parent, state={"a": 1}, created_by="alice")
+    with CaptureQueriesContext(connection) as queries:
+        fetched = rows.get_row(Intent, intent.pk, only=("created_by", "event_sequence"))
+    assert len(queries) == 1
+    selected = queries[0]["sql"].split(" FROM ")[0]
+    assert '"created_by"' in selected and '"event_sequence"' in selected and '"state"' not in selected
+    assert fetched.pk == intent.pk and fetched.created_by == "alice"
+    assert fetched.get_deferred_fields() == set(FIELDS) - {"id", "created_by", "event_sequence"}
+    fetched.refresh_from_db(fields=list(fetched.get_deferred_fields()))  # one query loads the rest
+    assert as_dict(fetched) == as_dict(Intent.objects.get(pk=intent.pk))
+
+
 def test_get_row_of_a_missing_row_is_none():
     assert rows.get_row(Intent, uuid.uuid4()) is None
 
