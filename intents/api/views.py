@@ -9,6 +9,7 @@ from rest_framework.decorators import action
 from rest_framework.response import Response
 
 from openintent_project.api.conditional import expected_version
+from openintent_project.api.renderers import json_response
 from openintent_project.api.schema import IF_MATCH, errors
 from openintent_project.api.viewsets import ProtocolViewSet
 from openintent_project.errors import InvalidInput, NotFound
@@ -20,9 +21,9 @@ from ..representations import assignment_dict, event_dict, event_list_json, inte
 from . import serializers as s
 
 
-def intent_response(intent) -> Response:
+def intent_response(intent) -> HttpResponse:
     # RFC: successful updates return the new version in ETag (README §7, MAY).
-    return Response(intent_dict(intent), headers={"ETag": f'"{intent.version}"'})
+    return json_response(intent_dict(intent), headers={"ETag": f'"{intent.version}"'})
 
 
 class IntentViewSet(ProtocolViewSet):
@@ -105,7 +106,7 @@ class IntentViewSet(ProtocolViewSet):
                 payload=data["payload"], trace_id=data.get("trace_id"),
                 parent_event_id=data.get("parent_event_id"),
             )
-            return Response(event_dict(event))
+            return json_response(event_dict(event))
         query = self.query(s.EventListQuerySerializer)
         self._readable(pk, missing_ok=True)
         events = selectors.event_list(

@@ -121,3 +121,19 @@ def test_list_issues_a_fixed_number_of_queries(api, django_assert_max_num_querie
         create(api, depends_on=["x"])
     with django_assert_max_num_queries(3):
         assert len(api.get("/api/v1/intents").json()["intents"]) == 5
+
+
+def test_the_hot_routes_answer_exactly_as_drf_responses_do(api):
+    """Read, create and append build their response directly (``json_response``): same body
+    encoding and the same headers as the DRF-rendered routes."""
+    intent = create(api, state={"t": "ü"})
+    read = api.get(f"/api/v1/intents/{intent['id']}")
+    appended = api.post(f"/api/v1/intents/{intent['id']}/events", {"event_type": "note", "actor": "a", "payload": {}}, format="json")
+    listed = api.get("/api/v1/intents")  # still a DRF Response
+    drf_headers = {name for name, _ in listed.items()} - {"Content-Length"}
+    for response in (read, appended):
+        assert {name for name, _ in response.items()} - {"Content-Length", "ETag"} == drf_headers
+        assert response["Content-Type"] == "application/json"
+    assert read["ETag"] == '"1"' and read["Allow"] == "GET, HEAD, OPTIONS"
+    assert read.content.startswith(b'{"id":') and "ü".encode() in read.content  # compact UTF-8
+    assert appended.json()["sequence"] == 2
