@@ -22,11 +22,15 @@ still holds the write lock and every other writer waits for it. Here every
 on its own connection (``PASSIVE``: it neither waits for nor blocks readers and writers), and
 SQLite's own checkpoint stays as a safety net at ``AUTOCHECKPOINT_PAGES``, should the thread
 ever fall behind.
+
+Statements are converted to SQLite's ``?`` placeholders once per distinct SQL text
+(``CursorWrapper``), not on every execution.
 """
 
 from __future__ import annotations
 
 import fcntl
+import functools
 import logging
 import os
 import sqlite3
@@ -132,9 +136,30 @@ def _wrote(database_name: str) -> None:
         checkpointer.request(database_name)
 
 
+@functools.lru_cache(maxsize=2048)
+def _qmark_style(query: str) -> str:
+    return base.FORMAT_QMARK_REGEX.sub("?", query).replace("%%", "%")
+
+
+class CursorWrapper(base.SQLiteCursorWrapper):
+    """Django's SQLite cursor, remembering its placeholder conversions. Django rewrites
+    ``%s`` to ``?`` with a regular expression on every execution: 10-12 µs for an ordinary
+    statement here, 60 µs of an append's seven. The SQL texts a process runs are few (the
+    hot paths' statements are the very same strings, ``rows.py``), so the conversion is
+    cached by text."""
+
+    def convert_query(self, query, *, param_names=None):
+        if param_names is None:
+            return _qmark_style(query)
+        return super().convert_query(query, param_names=param_names)
+
+
 class DatabaseWrapper(base.DatabaseWrapper):
     _holds_write_lock = False
     _held_lock_file: int | None = None
+
+    def create_cursor(self, name=None):
+        return self.connection.cursor(factory=CursorWrapper)
 
     @property
     def _database_name(self) -> str:
