@@ -13,6 +13,7 @@ from openintent_project.errors import InvalidInput, NotFound
 
 from .exceptions import validation_items
 from .principal import Principal
+from .serializers import plainly_valid
 
 BODY_METHODS = {"POST", "PUT", "PATCH"}
 
@@ -62,6 +63,10 @@ class ProtocolViewSet(JSONOnly, viewsets.ViewSet):
         payload = self.request.data if data is None else data
         if not isinstance(payload, dict):
             raise InvalidInput.at(("body",), "Input should be a valid dictionary", type="dict_type", input=payload)
+        if not partial:
+            validated = plainly_valid(serializer_class, payload)
+            if validated is not None:
+                return validated
         serializer = serializer_class(data=payload, partial=partial, context={"request": self.request})
         serializer.is_valid(raise_exception=True)
         return serializer.validated_data
