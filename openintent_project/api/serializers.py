@@ -8,6 +8,7 @@ from typing import Any
 from django.core import validators
 from rest_framework import serializers
 from rest_framework.fields import empty
+from rest_framework.utils import json as drf_json
 from rest_framework.validators import ProhibitSurrogateCharactersValidator
 
 _IMMUTABLE = (str, bytes, int, float, bool, tuple, frozenset, type(None))
@@ -64,10 +65,11 @@ _fast_paths: dict[type, Any] = {}
 
 class _Leaf:
     """What the fast path checks of one declared field: ``kind`` is "text" (StrictCharField),
-    "object" (ObjectField) or "texts" (StringListField, its items checked as ``child``)."""
+    "object" (ObjectField), "texts" (StringListField, its items checked as ``child``),
+    "integer" (StrictIntegerField, JSON integers only) or "any" (AnyJSONField)."""
 
     __slots__ = ("name", "kind", "required", "default", "call_default", "allow_null", "allow_blank", "trim",
-                 "max_length", "min_length", "child")
+                 "max_length", "min_length", "min_value", "max_value", "child")
 
     def __init__(self, name: str, field: serializers.Field, kind: str, child: "_Leaf | None" = None) -> None:
         self.name = name
@@ -80,13 +82,15 @@ class _Leaf:
         self.trim = getattr(field, "trim_whitespace", False)
         self.max_length = getattr(field, "max_length", None)
         self.min_length = getattr(field, "min_length", None)
+        self.min_value = getattr(field, "min_value", None)
+        self.max_value = getattr(field, "max_value", None)
         self.child = child
 
 
 def _leaf(name: str, field: serializers.Field, *, item: bool = False) -> _Leaf | None:
     """The field's rules, when it is a field of a kind the fast path models exactly. ``item``:
     a list's child field (bound to the list, with no name or source of its own)."""
-    from .fields import ObjectField, StrictCharField, StringListField
+    from .fields import AnyJSONField, ObjectField, StrictCharField, StrictIntegerField, StringListField
 
     if field.read_only or (not item and field.source not in (None, name)):
         return None
@@ -99,6 +103,12 @@ def _leaf(name: str, field: serializers.Field, *, item: bool = False) -> _Leaf |
         return _Leaf(name, field, "text")
     if type(field) is ObjectField and not field.validators:
         return _Leaf(name, field, "object")
+    if type(field) is StrictIntegerField:
+        if not all(isinstance(v, (validators.MinValueValidator, validators.MaxValueValidator)) for v in field.validators):
+            return None
+        return _Leaf(name, field, "integer")
+    if type(field) is AnyJSONField and not field.validators and not field.binary and field.encoder is None:
+        return _Leaf(name, field, "any")
     if type(field) is StringListField and not field.validators and field.allow_empty:
         child = _leaf(name, field.child, item=True)
         if child is None or child.kind != "text" or child.allow_null:
@@ -171,6 +181,16 @@ def plainly_valid(serializer_class: type, data: Any) -> dict | None:
                 return None
         elif leaf.kind == "object":
             if type(value) is not dict:
+                return None
+        elif leaf.kind == "integer":
+            if type(value) is not int or (leaf.min_value is not None and value < leaf.min_value) or (
+                leaf.max_value is not None and value > leaf.max_value
+            ):
+                return None  # numeric strings and floats are DRF's to convert
+        elif leaf.kind == "any":
+            try:
+                drf_json.dumps(value)  # JSONField's own check (no NaN or infinity), as DRF runs it
+            except (TypeError, ValueError):
                 return None
         else:  # texts
             if type(value) is not list:
