@@ -69,7 +69,7 @@ def _lease_scope(event: Event) -> Any:
         return None
 
 
-_SNAPSHOT_KINDS = frozenset({"state_patched", "status_changed", "intent.resumed"})
+_RICHER_KINDS = frozenset({"state_patched", "status_changed", "intent.resumed"})
 _RICHER_PREFIXES = ("governance.", "access_", "lease_")
 
 
@@ -77,7 +77,7 @@ def is_plain(event: Event) -> bool:
     """Whether the event's frame is the event itself (``event_dict``), with no agent to
     address: then the event row is all a stream needs, and no frame row is stored."""
     kind = event.event_type
-    if kind in _SNAPSHOT_KINDS or kind in AGENT_FRAMES or kind.startswith(_RICHER_PREFIXES):
+    if kind in _RICHER_KINDS or kind in AGENT_FRAMES or kind.startswith(_RICHER_PREFIXES):
         return False
     payload = event.payload if isinstance(event.payload, dict) else {}
     return not (kind == "intent_created" and "parent_id" not in payload)

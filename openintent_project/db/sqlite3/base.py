@@ -144,7 +144,7 @@ def _qmark_style(query: str) -> str:
 class CursorWrapper(base.SQLiteCursorWrapper):
     """Django's SQLite cursor, remembering its placeholder conversions. Django rewrites
     ``%s`` to ``?`` with a regular expression on every execution: 10-12 µs for an ordinary
-    statement here, 60 µs of an append's seven. The SQL texts a process runs are few (the
+    statement here, about 60 µs of an append. The SQL texts a process runs are few (the
     hot paths' statements are the very same strings, ``rows.py``), so the conversion is
     cached by text."""
 
