@@ -90,9 +90,9 @@ def intent_get(
     return intent
 
 
-def intent_lock(intent_id: Any, *, message: str = INTENT_NOT_FOUND) -> Intent:
+def intent_lock(intent_id: Any, *, message: str = INTENT_NOT_FOUND, only: tuple[str, ...] | None = None) -> Intent:
     """Read the intent under a row lock. Must be called inside ``transaction.atomic()``."""
-    return intent_get(intent_id, message=message, for_update=True)
+    return intent_get(intent_id, message=message, for_update=True, only=only)
 
 
 def _check_version(intent: Intent, expected_version: int) -> None:
@@ -268,7 +268,7 @@ def event_append(
     validate_event_payload(event_type, payload)  # RFC-0008 shapes (08); other types are free-form
     # Only what appending reads: the ACL's owner check and the log's counter. The intent's
     # JSON fields (state, constraints, policy) are not decoded for a comment.
-    intent = intent_get(intent_id, for_update=True, only=("created_by", "event_sequence"))
+    intent = intent_lock(intent_id, only=("created_by", "event_sequence"))
     access.require_permission(principal, intent, Permission.WRITE)
     return events.record(
         intent, event_type, actor, payload or {}, trace_id=trace_id, parent_event_id=parent_event_id

@@ -75,7 +75,8 @@ _RICHER_PREFIXES = ("governance.", "access_", "lease_")
 
 def is_plain(event: Event) -> bool:
     """Whether the event's frame is the event itself (``event_dict``), with no agent to
-    address: then the event row is all a stream needs, and no frame row is stored."""
+    address: then the event row is all a stream needs, and no frame row is stored. Every kind
+    ``frame_data`` renders differently is excluded here; a new branch there belongs here too."""
     kind = event.event_type
     if kind in _RICHER_KINDS or kind in AGENT_FRAMES or kind.startswith(_RICHER_PREFIXES):
         return False

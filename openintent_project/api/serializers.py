@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import functools
 from typing import Any
 
 from django.core import validators
@@ -59,8 +60,6 @@ _CHAR_VALIDATORS = (
     validators.MaxLengthValidator, validators.MinLengthValidator,
     validators.ProhibitNullCharactersValidator, ProhibitSurrogateCharactersValidator,
 )
-_NO_FAST_PATH = object()
-_fast_paths: dict[type, Any] = {}
 
 
 class _Leaf:
@@ -68,7 +67,7 @@ class _Leaf:
     "object" (ObjectField), "texts" (StringListField, its items checked as ``child``),
     "integer" (StrictIntegerField, JSON integers only) or "any" (AnyJSONField)."""
 
-    __slots__ = ("name", "kind", "required", "default", "call_default", "allow_null", "allow_blank", "trim",
+    __slots__ = ("name", "kind", "required", "default", "allow_null", "allow_blank", "trim",
                  "max_length", "min_length", "min_value", "max_value", "child")
 
     def __init__(self, name: str, field: serializers.Field, kind: str, child: "_Leaf | None" = None) -> None:
@@ -76,7 +75,6 @@ class _Leaf:
         self.kind = kind
         self.required = field.required
         self.default = field.default
-        self.call_default = callable(field.default)
         self.allow_null = field.allow_null
         self.allow_blank = getattr(field, "allow_blank", False)
         self.trim = getattr(field, "trim_whitespace", False)
@@ -117,23 +115,21 @@ def _leaf(name: str, field: serializers.Field, *, item: bool = False) -> _Leaf |
     return None
 
 
-def _fast_path(serializer_class: type) -> list[_Leaf] | None:
-    plan = _fast_paths.get(serializer_class)
-    if plan is None:
-        plan = _NO_FAST_PATH
-        overrides = (
-            serializer_class.validate is not serializers.Serializer.validate
-            or serializer_class.to_internal_value is not serializers.Serializer.to_internal_value
-            or serializer_class.run_validation is not serializers.Serializer.run_validation
-            or getattr(getattr(serializer_class, "Meta", None), "validators", None)
-        )
-        declared = serializer_class._declared_fields
-        if not overrides and not any(hasattr(serializer_class, f"validate_{name}") for name in declared):
-            leaves = [_leaf(name, field) for name, field in declared.items()]
-            if all(leaf is not None for leaf in leaves):
-                plan = leaves
-        _fast_paths[serializer_class] = plan
-    return None if plan is _NO_FAST_PATH else plan
+@functools.cache
+def _fast_path(serializer_class: type) -> tuple[_Leaf, ...] | None:
+    """The fast path's checks for ``serializer_class``, or None when it has anything they do
+    not model. Worked out once per class."""
+    overrides = (
+        serializer_class.validate is not serializers.Serializer.validate
+        or serializer_class.to_internal_value is not serializers.Serializer.to_internal_value
+        or serializer_class.run_validation is not serializers.Serializer.run_validation
+        or getattr(getattr(serializer_class, "Meta", None), "validators", None)
+    )
+    declared = serializer_class._declared_fields
+    if overrides or any(hasattr(serializer_class, f"validate_{name}") for name in declared):
+        return None
+    leaves = tuple(_leaf(name, field) for name, field in declared.items())
+    return leaves if all(leaf is not None for leaf in leaves) else None
 
 
 _INVALID = object()
@@ -171,7 +167,7 @@ def plainly_valid(serializer_class: type, data: Any) -> dict | None:
                 return None
             if leaf.default is empty:
                 continue  # DRF leaves an optional field without a default out
-            value = leaf.default() if leaf.call_default else leaf.default
+            value = leaf.default() if callable(leaf.default) else leaf.default
         elif value is None:
             if not leaf.allow_null:
                 return None
