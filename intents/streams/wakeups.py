@@ -26,9 +26,12 @@ import socket
 import threading
 import time
 from dataclasses import dataclass
+from functools import cache
 from pathlib import Path
 
 from django.conf import settings
+from django.core.signals import setting_changed
+from django.dispatch import receiver
 
 log = logging.getLogger(__name__)
 
@@ -81,9 +84,29 @@ class Note:
         return cls(int(event_id), str(intent_id), int(sequence), agent_id, name, encoded if name is not None else None)
 
 
+@cache
 def layer_is_local() -> bool:
-    """True with the in-memory channel layer (embedded mode): it reaches only this process."""
+    """True with the in-memory channel layer (embedded mode): it reaches only this process.
+    Read once (every write asks), and again when a test changes the settings."""
     return settings.CHANNEL_LAYERS.get("default", {}).get("BACKEND", "").endswith("InMemoryChannelLayer")
+
+
+@cache
+def _streams_directory() -> Path | None:
+    data_dir = getattr(settings, "DATA_DIR", None)
+    if not layer_is_local() or data_dir is None:
+        return None
+    path = Path(data_dir) / "streams"
+    if len(str(path)) + 12 > _MAX_SOCKET_PATH:
+        return None  # too long for a socket path: the WAL check alone wakes streams
+    return path
+
+
+@receiver(setting_changed)
+def _forget_settings(setting, **kwargs) -> None:
+    if setting in ("CHANNEL_LAYERS", "DATA_DIR"):
+        layer_is_local.cache_clear()
+        _streams_directory.cache_clear()
 
 
 def note_for(event) -> Note:
@@ -122,13 +145,9 @@ class Siblings:
 
     @staticmethod
     def directory() -> Path | None:
-        data_dir = getattr(settings, "DATA_DIR", None)
-        if not layer_is_local() or data_dir is None:
-            return None
-        path = Path(data_dir) / "streams"
-        if len(str(path)) + 12 > _MAX_SOCKET_PATH:
-            return None  # too long for a socket path: the WAL check alone wakes streams
-        return path
+        """Where the sockets are; None when notes do not travel this way. Every write asks:
+        built once (settings do not change in a running process), 40 µs an append."""
+        return _streams_directory()
 
     def _sender(self) -> socket.socket:
         with self._lock:
