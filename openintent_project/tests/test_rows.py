@@ -109,3 +109,88 @@ def test_insert_row_unless_conflict_refuses_a_duplicate_without_error():
         assert duplicate.pk is None and duplicate._state.adding is True
         IntentFactory()  # the transaction is still usable
     assert list(Event.objects.filter(intent=intent).values_list("event_type", flat=True)) == ["comment"]
+
+
+# --- the kept cursor, on our SQLite engine with a file database --------------------------
+
+@pytest.fixture
+def file_database(tmp_path, django_db_blocker):
+    """Our engine (the unit tests' own database uses Django's) on a WAL file, registered
+    under an alias of its own, with the intents table; and the file's name."""
+    from django.db import connections
+
+    from openintent_project.db.sqlite3 import base
+
+    alias, name = "rows-file", str(tmp_path / "db.sqlite3")
+    settings_dict = {**connections["default"].settings_dict, "NAME": name,
+                     "OPTIONS": {"transaction_mode": "IMMEDIATE"}}
+    wrapper = base.DatabaseWrapper(settings_dict, alias)
+    connections[alias] = wrapper
+    with django_db_blocker.unblock():
+        try:
+            wrapper.ensure_connection()
+            wrapper.connection.execute("PRAGMA journal_mode=WAL")
+            with wrapper.schema_editor() as editor:
+                editor.create_model(Intent)
+            yield alias, name
+        finally:
+            del connections[alias]
+            wrapper.close()
+
+
+def test_statements_share_one_cursor_per_connection_and_leave_no_read_open(file_database):
+    import sqlite3
+
+    from django.db import connections
+
+    alias, name = file_database
+    wrapper = connections[alias]
+    intent = rows.insert_row(IntentFactory.build(title="before"), using=alias)
+    assert rows.get_row(Intent, intent.pk, using=alias).title == "before"
+    kept = getattr(wrapper, rows._CURSOR_ATTRIBUTE)
+    assert rows.exists("test.file.intents", lambda: Intent.objects.using(alias).all(), using=alias)
+    assert getattr(wrapper, rows._CURSOR_ATTRIBUTE) is kept
+
+    other = sqlite3.connect(name, isolation_level=None)
+    other.execute("UPDATE intents_intent SET title = 'after'")
+    other.close()
+    # No statement of the kept cursor still holds a read snapshot: the ORM's next query, on
+    # a cursor of its own, and the kept cursor both see the other connection's commit.
+    assert Intent.objects.using(alias).get(pk=intent.pk).title == "after"
+    assert rows.get_row(Intent, intent.pk, using=alias).title == "after"
+
+    wrapper.close()
+    assert rows.get_row(Intent, intent.pk, using=alias).title == "after"  # a new connection
+    assert getattr(wrapper, rows._CURSOR_ATTRIBUTE)[0] is wrapper.connection
+
+
+def test_the_kept_cursor_raises_django_s_errors_and_recorded_queries_still_see_it(file_database):
+    from django.db import IntegrityError, connections, transaction
+
+    alias, _ = file_database
+    intent = rows.insert_row(IntentFactory.build(), using=alias)
+    with pytest.raises(IntegrityError):
+        with transaction.atomic(using=alias):
+            rows.insert_row(IntentFactory.build(id=intent.pk), using=alias)
+    with CaptureQueriesContext(connections[alias]) as queries:
+        rows.get_row(Intent, intent.pk, using=alias)
+    assert len(queries) == 1 and queries[0]["sql"].startswith("SELECT")
+
+
+def test_a_transaction_begins_immediate_straight_on_the_connection(file_database):
+    import sqlite3
+
+    from django.db import connections, transaction
+
+    alias, name = file_database
+    other = sqlite3.connect(name, isolation_level=None, timeout=0)
+    with transaction.atomic(using=alias):
+        # IMMEDIATE: the write lock is taken at BEGIN, before any statement writes.
+        with pytest.raises(sqlite3.OperationalError, match="locked"):
+            other.execute("BEGIN IMMEDIATE")
+    other.execute("BEGIN IMMEDIATE")  # released at commit
+    other.execute("ROLLBACK")
+    with CaptureQueriesContext(connections[alias]) as queries, transaction.atomic(using=alias):
+        pass
+    assert [query["sql"] for query in queries] == ["BEGIN IMMEDIATE", "COMMIT"]
+    other.close()
