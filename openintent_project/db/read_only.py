@@ -13,6 +13,7 @@ harmless: a request thread. Nothing was written, so running it again is safe.
 from __future__ import annotations
 
 import contextlib
+import functools
 import re
 import threading
 from typing import Iterator
@@ -54,8 +55,16 @@ def read_only() -> Iterator[None]:
             _active.on = False
 
 
-def _refuse_writes(execute, sql, params, many, context):
+@functools.lru_cache(maxsize=1024)
+def _would_write(sql: str) -> bool:
+    """Whether ``sql`` writes or takes locks. Remembered by text: a process runs few distinct
+    statements, and the lock check searches the whole text (a read of an intent's SELECT
+    lists every column)."""
     head = sql.lstrip()[:9].upper()
-    if not head.startswith(_READING_STATEMENTS) or (head.startswith("SELECT") and _LOCKING_SELECT.search(sql)):
+    return not head.startswith(_READING_STATEMENTS) or (head.startswith("SELECT") and bool(_LOCKING_SELECT.search(sql)))
+
+
+def _refuse_writes(execute, sql, params, many, context):
+    if _would_write(sql):
         raise WriteAttempted(sql[:80])
     return execute(sql, params, many, context)
