@@ -6,5 +6,7 @@ streams, event triggers). Receivers get ``event=<Event>``."""
 
 from django.dispatch import Signal
 
-event_recorded = Signal()
-event_committed = Signal()
+# Every write sends both: the receivers are looked up once per sender and kept (Django's
+# model signals do the same), not gathered anew on each send.
+event_recorded = Signal(use_caching=True)
+event_committed = Signal(use_caching=True)
