@@ -138,7 +138,7 @@ def build_frame(event: Event) -> tuple[str, str | None, str]:
     encode), and ``json.dumps`` of its ``event_dict`` is the text a replay reads back: a JSON
     value encodes to the same text before and after a round trip."""
     if is_plain(event):
-        return frame_name(event), None, json.dumps(event_dict(event))
+        return plain_frame(event)
     name, data, agent_id = frame_data(event)
     # Round-trip through JSON now: a frame that cannot be rendered fails the write that made
     # it, not a stream later (STYLE §3, zulip's send_event_on_commit). Encoding the decoded
@@ -146,6 +146,12 @@ def build_frame(event: Event) -> tuple[str, str | None, str]:
     encoded = json.dumps(data, default=str)
     rows.insert_row(StreamFrame(event=event, name=name, data=json.loads(encoded), agent_id=agent_id))
     return name, agent_id, encoded
+
+
+def plain_frame(event: Event) -> tuple[str, None, str]:
+    """``build_frame`` of a plain event (``is_plain``), which needs nothing but the event:
+    the writer encodes it after commit, and only when a stream may want it (``publish``)."""
+    return frame_name(event), None, json.dumps(event_dict(event))
 
 
 def render_sse(name: str, data: dict, frame_id: str | None) -> bytes:

@@ -244,6 +244,11 @@ def _sqlite_wal_path() -> str | None:
 _hubs: dict[int, LogHub] = {}
 
 
+def hubs_with_streams() -> bool:
+    """Whether any hub of this process holds streams (from any thread)."""
+    return any(current.sessions for current in list(_hubs.values()))
+
+
 def existing_hub() -> LogHub | None:
     """The running loop's hub if it has one (a process that never held a stream has none)."""
     loop = asyncio.get_running_loop()

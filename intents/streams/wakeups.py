@@ -110,11 +110,26 @@ def _forget_settings(setting, **kwargs) -> None:
 
 
 def note_for(event) -> Note:
-    """The note of a committed event; the frame was stashed on it by ``on_event_recorded``."""
-    agent_id, name, encoded = getattr(event, "_stream_note", (None, None, None))
+    """The note of a committed event. ``on_event_recorded`` stashed the frame on it, except
+    for a plain event's, which is encoded here."""
+    from .frames import is_plain, plain_frame
+
+    stashed = getattr(event, "_stream_note", None)
+    if stashed is None:
+        stashed = plain_frame(event) if is_plain(event) else (None, None, None)
+    name, agent_id, encoded = stashed
     if encoded is not None and len(encoded) > MAX_FRAME_CHARS:
         name = encoded = None
     return Note(event.id, str(event.intent_id), event.sequence, agent_id, name, encoded)
+
+
+def streams_open_here() -> bool:
+    """Whether this process holds streams (its event loop's hub has sessions). Asked from
+    request threads: a stream that opens just after a writer asked misses that writer's
+    note and gets the frame from the log instead, as with any lost note."""
+    from .hub import hubs_with_streams
+
+    return hubs_with_streams()
 
 
 def deliver_here(note: Note) -> None:
@@ -157,22 +172,27 @@ class Siblings:
                 self._sock, self._pid = sock, os.getpid()
             return self._sock
 
-    def send(self, note: Note) -> None:
+    def receivers(self) -> list[str]:
+        """The sockets of the other web processes on this host that hold streams."""
         directory = self.directory()
         if directory is None:
-            return
+            return []
         try:
             names = os.listdir(directory)
         except OSError:
-            return  # no process holds streams yet
+            return []  # no process holds streams yet
         me = str(os.getpid())
-        others = [n for n in names if n != me and n.isdigit()]
-        if not others:
+        return [str(directory / name) for name in names if name != me and name.isdigit()]
+
+    def send(self, note: Note, receivers: list[str] | None = None) -> None:
+        """Send ``note`` to ``receivers`` (by default, ``receivers()``)."""
+        if receivers is None:
+            receivers = self.receivers()
+        if not receivers:
             return
         payload = note.to_bytes()
         sock = self._sender()
-        for name in others:
-            path = str(directory / name)
+        for path in receivers:
             try:
                 sock.sendto(payload, path)
             except BlockingIOError:

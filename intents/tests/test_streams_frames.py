@@ -10,7 +10,7 @@ from django.test.utils import CaptureQueriesContext
 from intents import events
 from intents.models import StreamFrame
 from intents.services import core
-from intents.streams import reads
+from intents.streams import reads, wakeups
 from intents.streams.frames import SDK_NAMES, render_sse
 
 
@@ -82,7 +82,9 @@ def test_a_plain_event_stores_no_frame_and_replays_the_live_bytes(intent, event_
     with transaction.atomic():
         locked = core.intent_lock(intent.pk)
         event = events.record(locked, event_type, "a", payload, trace_id="t-1")
-    agent_id, name, encoded = event._stream_note
+    assert not hasattr(event, "_stream_note")  # nothing encoded inside the transaction
+    note = wakeups.note_for(event)  # after commit, when a stream may want it
+    agent_id, name, encoded = note.agent_id, note.name, note.encoded
     assert agent_id is None and name == ("" if event_type == "escalation_initiated" else event_type)
     assert not StreamFrame.objects.filter(event=event).exists()
     assert json.loads(encoded)["payload"] == payload and json.loads(encoded)["trace_id"] == "t-1"

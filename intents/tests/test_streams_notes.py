@@ -130,3 +130,77 @@ def test_unstreamed_events_move_the_cursor(name):
     reads_, sent, cursor = asyncio.run(scenario())
     assert reads_ == 0 and cursor == 3
     assert sent == ([["2", "3"]] if name else [["3"]])
+
+
+# --- who is told after commit (publish.on_event_committed, embedded mode) -------------------
+
+@pytest.fixture
+def streams_dir(settings):
+    """A short data directory (socket paths are limited to about 100 bytes) whose streams/
+    directory is where web processes holding streams bind their sockets."""
+    import shutil
+    import tempfile
+    from pathlib import Path
+
+    data_dir = Path(tempfile.mkdtemp(prefix="oi-", dir="/tmp"))
+    settings.DATA_DIR = data_dir
+    (data_dir / "streams").mkdir(mode=0o700)
+    yield data_dir / "streams"
+    shutil.rmtree(data_dir, ignore_errors=True)
+
+
+@pytest.fixture
+def loop_calls(monkeypatch):
+    from intents.streams import publish
+
+    calls = []
+    monkeypatch.setattr(publish, "call_on_serving_loop", lambda callback, *args: calls.append((callback, args)) or True)
+    return calls
+
+
+def _append_comment(owner, django_capture_on_commit_callbacks):
+    intent = core.intent_create(principal=owner, title="Told")
+    with django_capture_on_commit_callbacks(execute=True):
+        return core.event_append(principal=owner, intent_id=str(intent.pk), event_type="comment", actor="a",
+                                 payload={"text": "hi"})
+
+
+def test_with_no_stream_open_anywhere_no_note_is_built_or_sent(db, owner, streams_dir, loop_calls, monkeypatch,
+                                                               django_capture_on_commit_callbacks):
+    built = []
+    real_note_for = wakeups.note_for
+    monkeypatch.setattr(wakeups, "note_for", lambda event: built.append(event) or real_note_for(event))
+    _append_comment(owner, django_capture_on_commit_callbacks)
+    assert built == [] and loop_calls == []
+
+
+def test_a_stream_in_this_process_gets_the_note_on_the_loop(db, owner, streams_dir, loop_calls, monkeypatch,
+                                                            django_capture_on_commit_callbacks):
+    import types
+
+    from intents.streams import hub
+
+    monkeypatch.setitem(hub._hubs, -1, types.SimpleNamespace(sessions={object()}))
+    event = _append_comment(owner, django_capture_on_commit_callbacks)
+    [(callback, (note,))] = loop_calls
+    assert callback is wakeups.deliver_here
+    _, frames, _ = reads.intent_frames_after(event.intent_id, event.sequence - 1)
+    assert frames == [(note.sequence, note.name, note.encoded)]
+
+
+def test_a_stream_in_another_process_gets_the_note_by_datagram(db, owner, streams_dir, loop_calls,
+                                                               django_capture_on_commit_callbacks):
+    import socket
+
+    receiver = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+    receiver.bind(str(streams_dir / "999999"))  # another process's pid
+    receiver.settimeout(5)
+    try:
+        event = _append_comment(owner, django_capture_on_commit_callbacks)
+        note = wakeups.Note.from_bytes(receiver.recv(65536))
+    finally:
+        receiver.close()
+    assert loop_calls == []  # no stream open in this process
+    _, frames, _ = reads.intent_frames_after(event.intent_id, event.sequence - 1)
+    assert (note.event_id, note.sequence) == (event.id, event.sequence)
+    assert frames == [(note.sequence, note.name, note.encoded)]
