@@ -245,7 +245,9 @@ _hubs: dict[int, LogHub] = {}
 
 
 def hubs_with_streams() -> bool:
-    """Whether any hub of this process holds streams (from any thread)."""
+    """Whether this process holds streams (a hub of it has sessions). Writers ask from
+    request threads: a stream that opens just after a writer asked misses that writer's note
+    and gets the frame from the log instead, as with any lost note."""
     return any(current.sessions for current in list(_hubs.values()))
 
 

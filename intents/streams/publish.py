@@ -15,6 +15,7 @@ from openintent_project.handlers import call_on_serving_loop
 
 from . import wakeups
 from .frames import build_frame, is_plain
+from .hub import hubs_with_streams
 from .session import agent_group, intent_group, portfolio_group
 
 log = logging.getLogger(__name__)
@@ -37,7 +38,7 @@ def on_event_committed(sender, event, **kwargs) -> None:
     any other on this host, nothing is built or sent (most writes, 30-40 µs each)."""
     local_layer = wakeups.layer_is_local()
     siblings = wakeups.siblings.receivers()  # from a Celery worker too: the web processes' streams
-    here = wakeups.streams_open_here()
+    here = hubs_with_streams()
     if local_layer and not siblings and not here:
         return
     note = wakeups.note_for(event)

@@ -123,15 +123,6 @@ def note_for(event) -> Note:
     return Note(event.id, str(event.intent_id), event.sequence, agent_id, name, encoded)
 
 
-def streams_open_here() -> bool:
-    """Whether this process holds streams (its event loop's hub has sessions). Asked from
-    request threads: a stream that opens just after a writer asked misses that writer's
-    note and gets the frame from the log instead, as with any lost note."""
-    from .hub import hubs_with_streams
-
-    return hubs_with_streams()
-
-
 def deliver_here(note: Note) -> None:
     """On the event loop: hand the note to this loop's hub, if it has streams."""
     from .hub import existing_hub
