@@ -8,11 +8,12 @@ then only adapt parameters and convert results, with the fields' own methods
 (``get_db_prep_save``, ``pre_save``, the backend's and the field's db converters), so values
 are stored and read exactly as the ORM would store and read them, on SQLite and PostgreSQL.
 
-They run on the connection's own database connection, so they take part in
-``transaction.atomic`` and ``on_commit`` like any ORM query, and its errors come out as
-Django's (``IntegrityError``, ``OperationalError``) as an ORM query's do. They keep one
-database cursor per connection instead of opening one per statement (``_cursor``). They do not send ``pre_save``/``post_save`` signals (nothing
-in this project listens to those); ``post_init`` is sent, as ``Model.from_db`` sends it.
+They run on Django's connection, so they take part in ``transaction.atomic`` and
+``on_commit`` like any ORM query, and a failing statement raises Django's exceptions
+(``IntegrityError``, ``OperationalError``) as an ORM query does. They keep one database cursor
+per connection instead of opening one per statement (``_cursor``). They do not send
+``pre_save``/``post_save`` signals (nothing in this project listens to those); ``post_init``
+is sent, as ``Model.from_db`` sends it.
 Use them for fixed-shape single-row statements on the hot paths; everything else stays on the
 ORM.
 """
