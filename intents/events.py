@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Any, Iterable
+from typing import Any, Callable, Iterable
 
 from django.db import transaction
+from django.db.models import QuerySet
 from django.utils import timezone
 
 from openintent_project.db import rows
@@ -13,6 +14,19 @@ from .models import Event, Intent
 from .signals import event_committed, event_recorded
 
 SYSTEM_ACTOR = "system"
+
+# Apps that act on recorded events only while certain rows exist (an enabled event trigger,
+# an active webhook subscription) register a query for those rows (``register_interest``).
+# Each recorded event asks all of them in one statement, inside the writing transaction, and
+# hands the answers to ``event_recorded``'s receivers as ``interests`` (name -> bool): one
+# statement per event, where each app asking on its own cost one each.
+_interests: dict[str, Callable[[], QuerySet]] = {}
+
+
+def register_interest(name: str, queryset: Callable[[], QuerySet]) -> None:
+    """``queryset`` builds a fixed query (no varying parameters) whose rows make the app named
+    ``name`` act on recorded events. Called once, at start-up (``AppConfig.ready``)."""
+    _interests[name] = queryset
 
 
 def record(
@@ -48,6 +62,7 @@ def record(
         created_at=timezone.now(),
     )
     rows.insert_row(event)
-    event_recorded.send(sender=Event, event=event)
+    interests = rows.exists_each(_interests) if _interests else {}
+    event_recorded.send(sender=Event, event=event, interests=interests)
     transaction.on_commit(lambda: event_committed.send(sender=Event, event=event))
     return event

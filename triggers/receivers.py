@@ -12,33 +12,37 @@ import logging
 from django.dispatch import receiver
 
 from agents_registry.signals import agent_event
+from intents.events import register_interest
 from intents.signals import event_committed, event_recorded
-from openintent_project.db import rows
 
 log = logging.getLogger(__name__)
 FINISHED = ("completed", "abandoned")
 
 
-def _event_triggers_exist() -> bool:
+ENABLED_EVENT_TRIGGERS = "triggers.enabled_event_triggers"
+
+
+def _enabled_event_triggers():
     from .models import Trigger, TriggerType
 
-    return rows.exists(
-        "triggers.enabled_event_triggers",
-        lambda: Trigger.objects.filter(type=TriggerType.EVENT, enabled=True),
-    )
+    return Trigger.objects.filter(type=TriggerType.EVENT, enabled=True)
+
+
+register_interest(ENABLED_EVENT_TRIGGERS, _enabled_event_triggers)
 
 
 @receiver(event_recorded, dispatch_uid="triggers.event_recorded")
-def on_event_recorded(sender, event, **kwargs) -> None:
-    """Inside the event's transaction: could a trigger react to it? One indexed query instead
-    of a broker message per event when none could: an enabled event trigger, or a finished
-    intent that a trigger's queue waits on."""
+def on_event_recorded(sender, event, interests, **kwargs) -> None:
+    """Inside the event's transaction: could a trigger react to it? An indexed check (asked
+    with the other apps' in one statement, ``register_interest``) instead of a broker message
+    per event when none could: an enabled event trigger, or a finished intent that a
+    trigger's queue waits on."""
     from .models import Trigger
 
     payload = event.payload if isinstance(event.payload, dict) else {}
     drains_queue = event.event_type == "status_changed" and payload.get("status") in FINISHED
     waited_on = drains_queue and Trigger.objects.filter(pending_intent_id=event.intent_id).exists()
-    event._may_fire_triggers = waited_on or _event_triggers_exist()
+    event._may_fire_triggers = waited_on or interests[ENABLED_EVENT_TRIGGERS]
 
 
 @receiver(event_committed, dispatch_uid="triggers.event_committed")

@@ -2,6 +2,7 @@
 
 from django.db.models.signals import post_init
 
+from ..events import register_interest
 from ..models import Event, Intent
 from ..signals import event_committed, event_recorded
 from . import publish
@@ -14,6 +15,7 @@ event_committed.connect(publish.on_event_committed, sender=Event, dispatch_uid="
 def _connect_webhooks() -> None:
     from ..services import subscriptions
 
+    register_interest(subscriptions.ACTIVE_WEBHOOKS, subscriptions.active_webhooks)
     event_recorded.connect(subscriptions.on_event_recorded, sender=Event, dispatch_uid="webhooks_outbox")
     event_committed.connect(subscriptions.on_event_committed, sender=Event, dispatch_uid="webhooks_enqueue")
 

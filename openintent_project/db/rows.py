@@ -217,6 +217,28 @@ def update_row(instance: Model, field_names: Iterable[str], *, using: str = DEFA
     return statement.run(connection, instance)
 
 
+def exists_each(queries: dict[str, Callable[[], QuerySet]], *, using: str = DEFAULT_DB_ALIAS) -> dict[str, bool]:
+    """For each named fixed query (no varying parameters), whether it has a row, all in one
+    statement (``SELECT EXISTS (…), EXISTS (…)``), compiled once per connection for this set
+    of names."""
+    connection = _connection(using)
+    names = tuple(queries)
+
+    def build() -> tuple[str, tuple]:
+        parts, params = [], []
+        for name in names:
+            sql, query_params = queries[name]().query.exists().get_compiler(connection=connection).as_sql()
+            parts.append(f"EXISTS ({sql})")
+            params.extend(query_params)
+        return f"SELECT {', '.join(parts)}", tuple(params)
+
+    sql, params = _statement(connection, ("exists_each", names), build)
+    with _cursor(connection) as cursor:
+        cursor.execute(sql, params)
+        row = cursor.fetchone()
+    return {name: bool(value) for name, value in zip(names, row)}
+
+
 def exists(name: str, queryset: Callable[[], QuerySet], *, using: str = DEFAULT_DB_ALIAS) -> bool:
     """Whether a fixed query (no varying parameters) has a row. ``queryset`` builds it; its
     SQL is compiled once per connection under ``name``."""

@@ -97,6 +97,18 @@ def test_exists_compiles_once_and_sees_new_rows():
     assert len(queries) == 1
 
 
+def test_exists_each_answers_every_query_in_one_statement():
+    queries = {
+        "test.drafts": lambda: Intent.objects.filter(status="draft"),
+        "test.done": lambda: Intent.objects.filter(status="completed"),
+    }
+    assert rows.exists_each(queries) == {"test.drafts": False, "test.done": False}
+    IntentFactory(status="completed")
+    with CaptureQueriesContext(connection) as captured:
+        assert rows.exists_each(queries) == {"test.drafts": False, "test.done": True}
+    assert len(captured) == 1 and captured[0]["sql"].count("EXISTS") == 2
+
+
 def test_insert_row_unless_conflict_refuses_a_duplicate_without_error():
     from django.db import transaction
 
