@@ -28,9 +28,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import queue
 import sys
 import threading
-from concurrent.futures import ThreadPoolExecutor
+import weakref
 from tempfile import SpooledTemporaryFile
 from typing import Any, Callable, Iterator
 
@@ -125,6 +126,61 @@ class SplitWSGIApplication:
 BUFFER_BYTES = 1024 * 1024
 
 
+class RequestThread:
+    """One long-lived thread that runs, in order, the functions the event loop hands it.
+
+    What ``loop.run_in_executor`` does with a one-thread ``ThreadPoolExecutor``, without its
+    bookkeeping (a concurrent future chained to an asyncio one, the pool's idle semaphore and
+    locks): a round trip from the loop to the thread and back took 85 µs that way and 37 µs
+    this way on this project's machine, for every request that goes to a thread.
+
+    The thread starts with the first function (a process that never serves a request starts
+    none) and ends when this object is garbage-collected. It is a daemon thread: at exit, a
+    request still running there is abandoned, its transaction rolled back, as when its
+    client's connection is cut."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self._queue: queue.SimpleQueue = queue.SimpleQueue()
+        self._thread: threading.Thread | None = None
+
+    def run(self, function: Callable[..., Any], *args: Any) -> asyncio.Future:
+        """``function(*args)`` on the thread; an asyncio future (of the running loop) for its
+        result or exception."""
+        loop = asyncio.get_running_loop()
+        future = loop.create_future()
+        if self._thread is None:
+            self._thread = threading.Thread(target=_serve_queue, args=(self._queue,), name=self.name, daemon=True)
+            self._thread.start()
+            weakref.finalize(self, self._queue.put, None)  # ends the thread with this object
+        self._queue.put((loop, future, function, args))
+        return future
+
+
+def _serve_queue(work: queue.SimpleQueue) -> None:
+    """A ``RequestThread``'s loop (it holds only the queue, so the object can be collected)."""
+    while (item := work.get()) is not None:
+        loop, future, function, args = item
+        try:
+            outcome, error = function(*args), None
+        except BaseException as exception:  # noqa: BLE001 - handed to the awaiting coroutine
+            outcome, error = None, exception
+        try:
+            loop.call_soon_threadsafe(_settle, future, outcome, error)
+        except RuntimeError:  # the loop closed (shutdown): nobody waits for it any more
+            pass
+        del item, loop, future, function, args, outcome, error  # hold no request's objects while idle
+
+
+def _settle(future: asyncio.Future, outcome: Any, error: BaseException | None) -> None:
+    if future.cancelled():
+        return
+    if error is not None:
+        future.set_exception(error)
+    else:
+        future.set_result(outcome)
+
+
 class _Response:
     def __init__(self) -> None:
         self.status = 500
@@ -165,14 +221,12 @@ class ThreadedWSGIApplication:
     def __init__(self, wsgi_application, threads: int = 4, reads_here: Callable[[dict], bool] | None = None):
         self.wsgi_application = wsgi_application
         self.reads_here = reads_here
-        # One executor per request thread, and a last slot, None, for the loop's own thread
+        # One slot per request thread, and a last slot, None, for the loop's own thread
         # (``reads_here``, see the module docstring). ``_in_flight`` counts requests per slot.
-        self._executors: list[ThreadPoolExecutor | None] = [
-            ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"request-{n}") for n in range(max(1, threads))
-        ]
-        self._executors.append(None)
-        self._loop_slot = len(self._executors) - 1
-        self._in_flight = [0] * len(self._executors)
+        self._threads: list[RequestThread | None] = [RequestThread(f"request-{n}") for n in range(max(1, threads))]
+        self._threads.append(None)
+        self._loop_slot = len(self._threads) - 1
+        self._in_flight = [0] * len(self._threads)
 
     async def __call__(self, scope, receive, send) -> None:
         if scope["type"] != "http":
@@ -225,7 +279,7 @@ class ThreadedWSGIApplication:
         self._in_flight[slot] += 1
         try:
             response, body, rest = await self._in_thread(
-                self._executors[slot], self._start, environ, slot == self._loop_slot
+                self._threads[slot], self._start, environ, slot == self._loop_slot
             )
         except BaseException:
             self._in_flight[slot] -= 1
@@ -236,29 +290,27 @@ class ThreadedWSGIApplication:
 
     async def more(self, handled: Handled) -> bytes | None:
         """The next part of a streamed body, None at its end."""
-        return await self._in_thread(self._executors[handled.slot], self._read, handled.rest)
+        return await self._in_thread(self._threads[handled.slot], self._read, handled.rest)
 
     async def finish(self, handled: Handled) -> None:
         """Close a streamed response (also when it was not read to the end)."""
         if handled.rest is None:
             return
         try:
-            await self._in_thread(self._executors[handled.slot], self._close, handled.rest)
+            await self._in_thread(self._threads[handled.slot], self._close, handled.rest)
         finally:
             handled.rest = None
             self._in_flight[handled.slot] -= 1
 
-    async def _in_thread(self, executor, function, *args):
-        """``function(*args)`` on the request thread (on this one for the executor None);
+    async def _in_thread(self, thread: RequestThread | None, function, *args):
+        """``function(*args)`` on the request thread (on this one for the thread None);
         then, here on the loop, the callbacks it left with ``call_on_serving_loop`` (also when
         it raised: what it committed stays committed)."""
-        if executor is None:
+        if thread is None:
             with _loop_hidden():
                 pending, outcome, error = _collecting_callbacks(function, args)
         else:
-            pending, outcome, error = await asyncio.get_running_loop().run_in_executor(
-                executor, _collecting_callbacks, function, args
-            )
+            pending, outcome, error = await thread.run(_collecting_callbacks, function, args)
         for callback, callback_args in pending:
             try:
                 callback(*callback_args)

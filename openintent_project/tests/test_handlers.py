@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import io
 import sys
 import threading
@@ -251,3 +252,32 @@ def test_a_read_that_would_write_starts_over_on_a_request_thread_and_writes_once
     assert runs[0][0] == threading.get_ident() and runs[1][0] != threading.get_ident()
     assert list(Intent.objects.values_list("title", flat=True)) == ["after"]
     assert app._in_flight == [0, 0]
+
+
+def test_a_request_thread_runs_functions_in_order_and_hands_back_results_and_errors():
+    seen = []
+
+    def work(n):
+        seen.append((n, threading.current_thread().name))
+        if n == 2:
+            raise KeyError(n)
+        return n * 10
+
+    async def scenario(thread):
+        first, second, third = thread.run(work, 1), thread.run(work, 2), thread.run(work, 3)
+        assert await first == 10
+        with pytest.raises(KeyError):
+            await second
+        assert await third == 30
+        cancelled = thread.run(work, 4)
+        cancelled.cancel()  # the work still runs; its outcome goes nowhere
+        assert await thread.run(work, 5) == 50
+
+    thread = handlers.RequestThread("request-test")
+    asyncio.run(scenario(thread))
+    assert seen == [(n, "request-test") for n in (1, 2, 3, 4, 5)]
+    running = thread._thread
+    del thread  # the thread ends with its object
+    gc.collect()  # (the awaited KeyError's traceback holds the scenario's frame in a cycle)
+    running.join(timeout=5)
+    assert not running.is_alive()
