@@ -149,11 +149,9 @@ class Siblings:
         self.dropped = 0
         self._reported = 0.0
 
-    @staticmethod
-    def directory() -> Path | None:
-        """Where the sockets are; None when notes do not travel this way. Every write asks:
-        built once (settings do not change in a running process), 40 µs an append."""
-        return _streams_directory()
+    # Where the sockets are; None when notes do not travel this way. Every write asks: built
+    # once (settings do not change in a running process), 40 µs an append.
+    directory = staticmethod(_streams_directory)
 
     def _sender(self) -> socket.socket:
         with self._lock:

@@ -48,6 +48,14 @@ def _statement(connection, key: tuple, build: Callable[[], Any]):
     return statement
 
 
+def statements_watched(connection) -> bool:
+    """Whether every statement must go through Django's own cursor: while queries are
+    recorded (``DEBUG``, ``assertNumQueries``, ``CaptureQueriesContext``) or execute wrappers
+    are installed (``read_only``). Code that runs statements straight on the database
+    connection for speed asks this first."""
+    return connection.queries_logged or bool(connection.execute_wrappers)
+
+
 @contextlib.contextmanager
 def _cursor(connection) -> Iterator[Any]:
     """A cursor to run one statement on, inside Django's error translation.
@@ -59,7 +67,7 @@ def _cursor(connection) -> Iterator[Any]:
     being recorded (``DEBUG``, ``assertNumQueries``, ``CaptureQueriesContext``) or execute
     wrappers are installed, Django's own cursor is used, so every statement is still seen
     there."""
-    if connection.queries_logged or connection.execute_wrappers:
+    if statements_watched(connection):
         with connection.cursor() as cursor:
             yield cursor
         return
@@ -240,14 +248,5 @@ def exists_each(queries: dict[str, Callable[[], QuerySet]], *, using: str = DEFA
 
 
 def exists(name: str, queryset: Callable[[], QuerySet], *, using: str = DEFAULT_DB_ALIAS) -> bool:
-    """Whether a fixed query (no varying parameters) has a row. ``queryset`` builds it; its
-    SQL is compiled once per connection under ``name``."""
-    connection = _connection(using)
-    compiled = _statement(
-        connection, ("exists", name),
-        lambda: queryset().query.exists().get_compiler(connection=connection).as_sql(),
-    )
-    sql, params = compiled
-    with _cursor(connection) as cursor:
-        cursor.execute(sql, params)
-        return cursor.fetchone() is not None
+    """Whether a fixed query (no varying parameters) has a row: ``exists_each`` of one."""
+    return exists_each({name: queryset}, using=using)[name]

@@ -39,6 +39,7 @@ import threading
 from django.db.backends.sqlite3 import base
 
 from openintent_project.db.read_only import WriteAttempted, refusing_writes
+from openintent_project.db.rows import statements_watched
 
 log = logging.getLogger(__name__)
 
@@ -190,7 +191,7 @@ class DatabaseWrapper(base.DatabaseWrapper):
         """``BEGIN IMMEDIATE``, straight on the connection: Django opens a cursor for it and
         wraps it (15 µs, a write's every transaction). While queries are recorded
         (``assertNumQueries``, ``DEBUG``), Django's own path, so the BEGIN is seen there."""
-        if self.queries_logged or self.execute_wrappers:
+        if statements_watched(self):
             super()._start_transaction_under_autocommit()
             return
         with self.wrap_database_errors:
